@@ -1,0 +1,46 @@
+# Finds wick's dependencies (all from Debian packages) and exposes them as imported targets.
+find_package(PkgConfig REQUIRED)
+pkg_check_modules(LUA REQUIRED IMPORTED_TARGET lua5.4)
+pkg_check_modules(YAML REQUIRED IMPORTED_TARGET yaml-0.1)
+pkg_check_modules(EDIT REQUIRED IMPORTED_TARGET libedit)
+find_package(ZLIB REQUIRED)
+find_package(OpenMP REQUIRED COMPONENTS C)
+find_package(Threads REQUIRED)
+
+# OpenBLAS: pkg-config name differs between the pthread and openmp flavours.
+pkg_check_modules(OPENBLAS IMPORTED_TARGET openblas)
+if(OPENBLAS_FOUND)
+  set(WICK_BLAS_NAME "OpenBLAS ${OPENBLAS_VERSION}")
+  set(WICK_BLAS_TARGET PkgConfig::OPENBLAS)
+else()
+  set(BLA_VENDOR OpenBLAS)
+  find_package(BLAS REQUIRED)
+  set(WICK_BLAS_NAME "OpenBLAS")
+  add_library(wick_blas INTERFACE)
+  target_link_libraries(wick_blas INTERFACE ${BLAS_LIBRARIES})
+  set(WICK_BLAS_TARGET wick_blas)
+endif()
+find_path(WICK_CBLAS_INCLUDE cblas.h PATHS /usr/include/x86_64-linux-gnu/openblas-pthread
+  /usr/include/openblas /usr/include PATH_SUFFIXES openblas-pthread)
+
+add_library(wick_deps INTERFACE)
+target_link_libraries(wick_deps INTERFACE PkgConfig::YAML ZLIB::ZLIB OpenMP::OpenMP_C
+  Threads::Threads ${WICK_BLAS_TARGET} m)
+if(WICK_CBLAS_INCLUDE)
+  target_include_directories(wick_deps INTERFACE ${WICK_CBLAS_INCLUDE})
+endif()
+add_library(wick::deps ALIAS wick_deps)
+add_library(wick::lua ALIAS PkgConfig::LUA)
+add_library(wick::edit ALIAS PkgConfig::EDIT)
+
+# CUDA is optional: AUTO builds it when nvcc and the libraries are found.
+set(WICK_HAVE_CUDA OFF)
+if(NOT WICK_CUDA STREQUAL "OFF")
+  include(CheckLanguage)
+  check_language(CUDA)
+  if(CMAKE_CUDA_COMPILER AND EXISTS "${CMAKE_CURRENT_SOURCE_DIR}/src/cuda/CMakeLists.txt")
+    set(WICK_HAVE_CUDA ON)
+  elseif(WICK_CUDA STREQUAL "ON")
+    message(FATAL_ERROR "WICK_CUDA=ON but no CUDA backend could be configured")
+  endif()
+endif()

@@ -1,0 +1,21 @@
+/* Host memory for tensor storages, with byte counters the Lua layer reads to pace its GC. */
+#ifndef WICK_ALLOC_H
+#define WICK_ALLOC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* 64-byte aligned; NULL on failure. nbytes == 0 returns a valid unique pointer. */
+void *wick_host_alloc(size_t nbytes);
+void wick_host_free(void *p, size_t nbytes);
+
+/* Bytes held by live storages (all devices), and the peak since start. */
+int64_t wick_mem_live(void);
+int64_t wick_mem_peak(void);
+/* Bytes allocated since the last call (the Lua layer turns them into GC work). */
+int64_t wick_mem_take_allocated(void);
+void wick_mem_account(int64_t delta);
+/* Live tensor objects (leak counter checked by the specs). */
+int64_t wick_tensor_live_count(void);
+
+#endif

@@ -1,0 +1,13 @@
+/* The device table. The CPU row is always present; CUDA registers itself when built. */
+#include "backend.h"
+
+static const wick_backend *rows[WICK_DEVICE_TYPE_COUNT] = {&wick_cpu_backend};
+
+const wick_backend *wick_backend_get(int device_type) {
+  if (device_type < 0 || device_type >= WICK_DEVICE_TYPE_COUNT) return NULL;
+  return rows[device_type];
+}
+
+void wick_backend_register(int device_type, const wick_backend *b) {
+  if (device_type > 0 && device_type < WICK_DEVICE_TYPE_COUNT) rows[device_type] = b;
+}

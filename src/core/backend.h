@@ -1,0 +1,90 @@
+/* The device dispatch table: one row of function pointers per device type.
+ * Core ops (src/core/ops_*.c) check arguments, work out shapes and dtypes, allocate outputs
+ * and call a row; backends (src/cpu, src/cuda) only compute. A NULL slot means "not
+ * implemented on this device" and core reports it as such.
+ * Conventions for every slot: tensors arrive with their final shapes (inputs already
+ * broadcast by stride-0 expansion), arbitrary strides, and on the backend's device. */
+#ifndef WICK_BACKEND_H
+#define WICK_BACKEND_H
+
+#include <stdint.h>
+
+#include "tensor.h"
+
+typedef enum {
+  WICK_BIN_ADD, WICK_BIN_SUB, WICK_BIN_MUL, WICK_BIN_DIV, WICK_BIN_POW,
+  WICK_BIN_MAXIMUM, WICK_BIN_MINIMUM, WICK_BIN_FMOD, WICK_BIN_REMAINDER,
+  WICK_BIN_FLOOR_DIVIDE, WICK_BIN_ATAN2,
+  WICK_BIN_EQ, WICK_BIN_NE, WICK_BIN_LT, WICK_BIN_LE, WICK_BIN_GT, WICK_BIN_GE,
+  WICK_BIN_LOGICAL_AND, WICK_BIN_LOGICAL_OR, WICK_BIN_LOGICAL_XOR,
+  WICK_BIN_BITWISE_AND, WICK_BIN_BITWISE_OR, WICK_BIN_BITWISE_XOR,
+  WICK_BIN_COUNT
+} wick_binop;
+
+typedef enum {
+  WICK_UN_NEG, WICK_UN_ABS, WICK_UN_SIGN, WICK_UN_RECIPROCAL, WICK_UN_SQUARE,
+  WICK_UN_EXP, WICK_UN_EXPM1, WICK_UN_LOG, WICK_UN_LOG2, WICK_UN_LOG10, WICK_UN_LOG1P,
+  WICK_UN_SQRT, WICK_UN_RSQRT, WICK_UN_SIN, WICK_UN_COS, WICK_UN_TAN, WICK_UN_ASIN,
+  WICK_UN_ACOS, WICK_UN_ATAN, WICK_UN_SINH, WICK_UN_COSH, WICK_UN_TANH, WICK_UN_ERF,
+  WICK_UN_SIGMOID, WICK_UN_RELU, WICK_UN_GELU, WICK_UN_GELU_TANH, WICK_UN_SILU,
+  WICK_UN_SOFTPLUS, WICK_UN_FLOOR, WICK_UN_CEIL, WICK_UN_ROUND, WICK_UN_TRUNC,
+  WICK_UN_LOGICAL_NOT, WICK_UN_BITWISE_NOT, WICK_UN_ISNAN, WICK_UN_ISINF, WICK_UN_ISFINITE,
+  /* parameterised: p0, p1 */
+  WICK_UN_CLAMP,      /* min p0, max p1 (NAN = unbounded) */
+  WICK_UN_LEAKY_RELU, /* slope p0 */
+  WICK_UN_ELU,        /* alpha p0 */
+  WICK_UN_HARDTANH,   /* min p0, max p1 */
+  WICK_UN_COUNT
+} wick_unop;
+
+typedef enum {
+  WICK_RED_SUM, WICK_RED_PROD, WICK_RED_MAX, WICK_RED_MIN, WICK_RED_ARGMAX, WICK_RED_ARGMIN,
+  WICK_RED_ANY, WICK_RED_ALL,
+  WICK_RED_COUNT
+} wick_redop;
+
+typedef struct wick_generator wick_generator;
+
+typedef struct wick_backend {
+  const char *name;
+  wick_status (*check_device)(int index); /* optional: is this device index usable? */
+  void *(*alloc)(size_t nbytes, int index);
+  void (*free)(void *p, size_t nbytes, int index);
+
+  /* dst = src converted to dst's dtype; same shape. */
+  wick_status (*copy)(wick_tensor *dst, const wick_tensor *src);
+  /* Every element of dst = v (iv for integer dtypes). */
+  wick_status (*fill)(wick_tensor *dst, double v, int64_t iv);
+  /* out = a op b. a and b have one dtype; out has it too, or bool for comparisons. */
+  wick_status (*binary)(wick_binop op, wick_tensor *out, const wick_tensor *a, const wick_tensor *b);
+  /* out = op(a) with parameters p0, p1; out has a's dtype, or bool for the is* tests. */
+  wick_status (*unary)(wick_unop op, wick_tensor *out, const wick_tensor *a, double p0, double p1);
+  /* out = cond ? a : b (cond bool; a, b, out one dtype). */
+  wick_status (*where)(wick_tensor *out, const wick_tensor *cond, const wick_tensor *a,
+                       const wick_tensor *b);
+  /* Reduces the last `nred` dims of a into out, whose shape is a's leading dims.
+   * ARGMAX/ARGMIN: nred == 1 and out is i64. ANY/ALL: out is bool. */
+  wick_status (*reduce)(wick_redop op, wick_tensor *out, const wick_tensor *a, int nred);
+  /* out[b] = a[b] @ bm[b]: a [B, M, K], bm [B, K, N], out [B, M, N]. */
+  wick_status (*matmul)(wick_tensor *out, const wick_tensor *a, const wick_tensor *bm);
+  /* out = a.index_select(dim, idx) (idx 1-d i64, already range-checked). */
+  wick_status (*index_select)(wick_tensor *out, const wick_tensor *a, int dim, const wick_tensor *idx);
+  /* out = a.gather(dim, idx) (idx i64 with out's shape, range-checked). */
+  wick_status (*gather)(wick_tensor *out, const wick_tensor *a, int dim, const wick_tensor *idx);
+  /* dst.scatter_(dim, idx, src) in place; reduce 0 = assign, 1 = add (range-checked). */
+  wick_status (*scatter)(wick_tensor *dst, int dim, const wick_tensor *idx, const wick_tensor *src,
+                         int reduce);
+  /* Random fills from a CPU generator: kind 0 uniform [p0, p1), 1 normal (mean p0, std p1),
+   * 2 integers in [p0, p1), 3 bernoulli(p0). */
+  wick_status (*random)(wick_tensor *dst, wick_generator *gen, int kind, double p0, double p1);
+  /* Prefix sum / product along dim. */
+  wick_status (*cumulative)(wick_tensor *out, const wick_tensor *a, int dim, int prod);
+} wick_backend;
+
+const wick_backend *wick_backend_get(int device_type);
+void wick_backend_register(int device_type, const wick_backend *b);
+
+/* The CPU row (src/cpu). */
+extern const wick_backend wick_cpu_backend;
+
+#endif

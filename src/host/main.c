@@ -1,0 +1,216 @@
+/* main(): command line, Lua state with `wick` preloaded, scripts, `wick run`, `wick info`. */
+#include <lauxlib.h>
+#include <lua.h>
+#include <lualib.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "host.h"
+#include "lua/l_wick.h"
+
+static const char *progname = "wick";
+
+static void usage(FILE *f) {
+  fprintf(f,
+          "usage: wick [options] [script [args]]\n"
+          "       wick run [-n N] RECIPE [--config FILE.yaml]... [key=value]...\n"
+          "       wick info\n"
+          "\n"
+          "options:\n"
+          "  -e CODE        run CODE\n"
+          "  -i             enter the REPL after running the script or -e code\n"
+          "  -v, --version  print the version\n"
+          "  -h, --help     print this help\n"
+          "  -              read the script from standard input\n"
+          "\n"
+          "With no script, wick starts the REPL (or reads statements from standard input when it\n"
+          "is not a terminal).\n");
+}
+
+/* ---- Ctrl-C: a hook raises "interrupted!" at the next Lua instruction (as lua.c does) ---- */
+
+static lua_State *global_L;
+
+static void lstop(lua_State *L, lua_Debug *ar) {
+  (void)ar;
+  lua_sethook(L, NULL, 0, 0);
+  luaL_error(L, "interrupted!");
+}
+
+static void laction(int i) {
+  int flag = LUA_MASKCALL | LUA_MASKRET | LUA_MASKLINE | LUA_MASKCOUNT;
+  signal(i, SIG_DFL); /* a second Ctrl-C kills the process */
+  lua_sethook(global_L, lstop, flag, 1);
+}
+
+static int msghandler(lua_State *L) {
+  const char *msg = lua_tostring(L, 1);
+  if (msg == NULL) {
+    if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING) return 1;
+    msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
+  }
+  luaL_traceback(L, L, msg, 1);
+  return 1;
+}
+
+int wick_host_docall(lua_State *L, int narg, int nres) {
+  int base = lua_gettop(L) - narg;
+  lua_pushcfunction(L, msghandler);
+  lua_insert(L, base);
+  global_L = L;
+  void (*old)(int) = signal(SIGINT, laction);
+  int status = lua_pcall(L, narg, nres, base);
+  signal(SIGINT, old == SIG_ERR ? SIG_DFL : old);
+  lua_remove(L, base);
+  return status;
+}
+
+void wick_host_report(lua_State *L, int status) {
+  if (status == LUA_OK) return;
+  const char *msg = lua_tostring(L, -1);
+  fprintf(stderr, "%s: %s\n", progname, msg ? msg : "(error object is not a string)");
+  fflush(stderr);
+  lua_pop(L, 1);
+}
+
+/* ---- finding lua/wick ---- */
+
+static int file_exists(const char *p) { return access(p, R_OK) == 0; }
+
+static void find_lua_dir(char *out, size_t n) {
+  const char *env = getenv("WICK_LUA_DIR");
+  char probe[PATH_MAX + 64];
+  if (env && *env) { snprintf(out, n, "%s", env); return; }
+  char exe[PATH_MAX];
+  ssize_t len = readlink("/proc/self/exe", exe, sizeof exe - 1);
+  if (len > 0) {
+    exe[len] = 0;
+    char *slash = strrchr(exe, '/');
+    if (slash) {
+      *slash = 0;
+      snprintf(probe, sizeof probe, "%s/%s/wick/init.lua", exe, WICK_INSTALL_LUA_REL);
+      if (file_exists(probe)) { snprintf(out, n, "%s/%s", exe, WICK_INSTALL_LUA_REL); return; }
+    }
+  }
+  snprintf(out, n, "%s", WICK_SOURCE_LUA_DIR);
+}
+
+static int setup_state(lua_State *L) {
+  luaL_openlibs(L);
+  char dir[PATH_MAX];
+  find_lua_dir(dir, sizeof dir);
+  /* stack: package */
+  lua_getglobal(L, "package");
+  lua_getfield(L, -1, "path");
+  lua_pushfstring(L, "%s/?.lua;%s/?/init.lua;%s", dir, dir, lua_tostring(L, -1));
+  lua_setfield(L, -3, "path");
+  lua_pop(L, 1);
+  lua_getfield(L, -1, "preload");
+  lua_pushcfunction(L, luaopen_wick_core);
+  lua_setfield(L, -2, "wick.core");
+  lua_pop(L, 2);
+  lua_getglobal(L, "require");
+  lua_pushliteral(L, "wick");
+  int status = wick_host_docall(L, 1, 1);
+  if (status != LUA_OK) {
+    wick_host_report(L, status);
+    fprintf(stderr, "wick: could not load the Lua library from %s (set WICK_LUA_DIR?)\n", dir);
+    return 0;
+  }
+  lua_setglobal(L, "wick");
+  return 1;
+}
+
+/* Sets the global `arg` like lua.c: arg[0] = script, arg[1..] = its arguments. */
+static void create_arg(lua_State *L, char **argv, int argc, int script) {
+  lua_createtable(L, argc - script - 1, script + 1);
+  for (int i = 0; i < argc; i++) {
+    lua_pushstring(L, argv[i]);
+    lua_rawseti(L, -2, i - script);
+  }
+  lua_setglobal(L, "arg");
+}
+
+static int run_chunk_status(lua_State *L, int status) {
+  if (status == LUA_OK) status = wick_host_docall(L, 0, 0);
+  wick_host_report(L, status);
+  return status == LUA_OK;
+}
+
+static int run_script(lua_State *L, char **argv, int argc, int script) {
+  const char *fname = strcmp(argv[script], "-") == 0 ? NULL : argv[script];
+  int status = luaL_loadfile(L, fname);
+  if (status != LUA_OK) { wick_host_report(L, status); return 0; }
+  int nargs = argc - script - 1;
+  luaL_checkstack(L, nargs + 3, "too many arguments to script");
+  for (int i = script + 1; i < argc; i++) lua_pushstring(L, argv[i]);
+  status = wick_host_docall(L, nargs, 0);
+  wick_host_report(L, status);
+  return status == LUA_OK;
+}
+
+/* `wick run ...` and `wick info` are Lua policy: wick.cli.main(command, args...). */
+static int run_cli(lua_State *L, char **argv, int argc, int first) {
+  lua_getglobal(L, "require");
+  lua_pushliteral(L, "wick.cli");
+  int status = wick_host_docall(L, 1, 1);
+  if (status != LUA_OK) { wick_host_report(L, status); return 0; }
+  lua_getfield(L, -1, "main");
+  lua_remove(L, -2);
+  for (int i = first; i < argc; i++) lua_pushstring(L, argv[i]);
+  status = wick_host_docall(L, argc - first, 1);
+  if (status != LUA_OK) { wick_host_report(L, status); return 0; }
+  int ok = lua_isinteger(L, -1) ? (int)lua_tointeger(L, -1) == 0 : lua_toboolean(L, -1) || lua_isnil(L, -1);
+  lua_pop(L, 1);
+  return ok;
+}
+
+int main(int argc, char **argv) {
+  if (argv[0] && argv[0][0]) progname = "wick";
+  int script = 0, interactive = 0, has_e = 0, i;
+  /* first pass: validate options so that errors come before any work */
+  for (i = 1; i < argc; i++) {
+    const char *a = argv[i];
+    if (a[0] != '-' || strcmp(a, "-") == 0) { script = i; break; }
+    if (strcmp(a, "--") == 0) { if (i + 1 < argc) script = i + 1; break; }
+    if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) { usage(stdout); return 0; }
+    if (strcmp(a, "-v") == 0 || strcmp(a, "--version") == 0) {
+      printf("wick %s (%s)\n", WICK_VERSION, LUA_RELEASE);
+      return 0;
+    }
+    if (strcmp(a, "-i") == 0) { interactive = 1; continue; }
+    if (strcmp(a, "-e") == 0) {
+      if (++i >= argc) { fprintf(stderr, "wick: '-e' needs an argument\n"); usage(stderr); return 1; }
+      has_e = 1;
+      continue;
+    }
+    fprintf(stderr, "wick: unrecognized option '%s'\n", a);
+    usage(stderr);
+    return 1;
+  }
+  lua_State *L = luaL_newstate();
+  if (!L) { fprintf(stderr, "wick: cannot create the Lua state: not enough memory\n"); return 1; }
+  int ok = setup_state(L);
+  if (ok && script && (strcmp(argv[script], "run") == 0 || strcmp(argv[script], "info") == 0 ||
+                       strcmp(argv[script], "runs") == 0)) {
+    create_arg(L, argv, argc, script);
+    ok = run_cli(L, argv, argc, script);
+    lua_close(L);
+    return ok ? 0 : 1;
+  }
+  if (ok) create_arg(L, argv, argc, script ? script : argc - 1 < 0 ? 0 : 0);
+  for (i = 1; ok && i < argc && (!script || i < script); i++) {
+    if (strcmp(argv[i], "-e") == 0) {
+      const char *code = argv[++i];
+      ok = run_chunk_status(L, luaL_loadbuffer(L, code, strlen(code), "=(command line)"));
+    }
+  }
+  if (ok && script) ok = run_script(L, argv, argc, script);
+  if (ok && (interactive || (!script && !has_e))) wick_repl(L);
+  lua_close(L);
+  return ok ? 0 : 1;
+}

@@ -1,0 +1,265 @@
+/* Tensor boxes, operand conversion, option tables and GC pacing for the bindings. */
+#include "l_aux.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "core/alloc.h"
+
+int l_errorf(lua_State *L, const char *fmt, ...) {
+  char buf[1024];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(buf, sizeof buf, fmt, ap);
+  va_end(ap);
+  lua_pushstring(L, buf);
+  return lua_error(L);
+}
+
+int l_raise_last(lua_State *L) {
+  lua_pushstring(L, wick_last_error());
+  return lua_error(L);
+}
+
+l_tensor_box *l_newbox(lua_State *L) {
+  l_tensor_box *box = lua_newuserdatauv(L, sizeof *box, 1);
+  box->t = NULL;
+  luaL_setmetatable(L, L_TENSOR_MT);
+  return box;
+}
+
+void l_pushtensor(lua_State *L, wick_tensor *t) {
+  l_tensor_box *box = lua_newuserdatauv(L, sizeof *box, 1);
+  box->t = t;
+  luaL_setmetatable(L, L_TENSOR_MT);
+  l_gc_pace(L);
+}
+
+wick_tensor *l_testtensor(lua_State *L, int idx) {
+  l_tensor_box *box = luaL_testudata(L, idx, L_TENSOR_MT);
+  return box ? box->t : NULL;
+}
+
+wick_tensor *l_checktensor(lua_State *L, int idx) {
+  l_tensor_box *box = luaL_checkudata(L, idx, L_TENSOR_MT);
+  if (!box->t) l_errorf(L, "attempt to use a released tensor");
+  return box->t;
+}
+
+static wick_tensor *scalar_init(l_scalar *s, wick_dtype dt) {
+  memset(s, 0, sizeof *s);
+  atomic_init(&s->s.refcount, 1);
+  s->s.data = &s->v;
+  s->s.nbytes = sizeof s->v;
+  s->s.device = wick_cpu();
+  atomic_init(&s->t.refcount, 1);
+  s->t.storage = &s->s;
+  s->t.dtype = dt;
+  s->t.device = wick_cpu();
+  s->t.wrapped_number = true;
+  return &s->t;
+}
+
+wick_tensor *l_checkoperand(lua_State *L, int idx, l_scalar *tmp) {
+  switch (lua_type(L, idx)) {
+    case LUA_TNUMBER:
+      if (lua_isinteger(L, idx)) {
+        scalar_init(tmp, WICK_DTYPE_I64);
+        tmp->v.i = lua_tointeger(L, idx);
+      } else {
+        scalar_init(tmp, WICK_DTYPE_F64);
+        tmp->v.f = lua_tonumber(L, idx);
+      }
+      return &tmp->t;
+    case LUA_TBOOLEAN:
+      scalar_init(tmp, WICK_DTYPE_BOOL);
+      tmp->v.b = (uint8_t)lua_toboolean(L, idx);
+      return &tmp->t;
+    default: {
+      wick_tensor *t = l_testtensor(L, idx);
+      if (!t) {
+        if (luaL_testudata(L, idx, L_TENSOR_MT)) l_errorf(L, "attempt to use a released tensor");
+        luaL_typeerror(L, idx, "Tensor or number");
+      }
+      return t;
+    }
+  }
+}
+
+/* GC pacing: every MiB of fresh tensor memory asks Lua for a GC step of the same size, and
+ * a full collection runs whenever live tensor memory doubles past the last one. */
+static int64_t pending_bytes, next_full = 256 << 20;
+
+void l_gc_pace(lua_State *L) {
+  pending_bytes += wick_mem_take_allocated();
+  if (pending_bytes < (1 << 20)) return;
+  int kb = (int)(pending_bytes >> 10);
+  pending_bytes = 0;
+  lua_gc(L, LUA_GCSTEP, kb);
+  int64_t live = wick_mem_live();
+  if (live > next_full) {
+    lua_gc(L, LUA_GCCOLLECT);
+    live = wick_mem_live();
+    next_full = live * 2 > (256 << 20) ? live * 2 : (256 << 20);
+  }
+}
+
+int l_isoptions(lua_State *L, int idx) {
+  if (lua_type(L, idx) != LUA_TTABLE) return 0;
+  int isarr = lua_rawgeti(L, idx, 1) != LUA_TNIL;
+  lua_pop(L, 1);
+  return !isarr && !luaL_testudata(L, idx, L_TENSOR_MT);
+}
+
+static int edit_distance(const char *a, const char *b) {
+  int la = (int)strlen(a), lb = (int)strlen(b);
+  if (la > 63 || lb > 63) return 99;
+  int d[64][64];
+  for (int i = 0; i <= la; i++) d[i][0] = i;
+  for (int j = 0; j <= lb; j++) d[0][j] = j;
+  for (int i = 1; i <= la; i++)
+    for (int j = 1; j <= lb; j++) {
+      int c = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
+      if (d[i - 1][j] + 1 < c) c = d[i - 1][j] + 1;
+      if (d[i][j - 1] + 1 < c) c = d[i][j - 1] + 1;
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] && d[i - 2][j - 2] + 1 < c)
+        c = d[i - 2][j - 2] + 1;
+      d[i][j] = c;
+    }
+  return d[la][lb];
+}
+
+void l_checkoptions(lua_State *L, int idx, const char *op, const char *const *allowed) {
+  if (lua_isnoneornil(L, idx)) return;
+  if (lua_type(L, idx) != LUA_TTABLE) {
+    l_errorf(L, "%s: options must be a table (got %s)", op, luaL_typename(L, idx));
+    return;
+  }
+  lua_pushnil(L);
+  while (lua_next(L, idx)) {
+    lua_pop(L, 1); /* stack: key */
+    if (lua_type(L, -1) != LUA_TSTRING) {
+      l_errorf(L, "%s: unexpected positional value in the options table", op);
+      return;
+    }
+    const char *k = lua_tostring(L, -1);
+    const char *best = NULL;
+    int bestd = 3;
+    int ok = 0;
+    for (int i = 0; allowed[i]; i++) {
+      if (strcmp(k, allowed[i]) == 0) { ok = 1; break; }
+      int d = edit_distance(k, allowed[i]);
+      if (d < bestd) { bestd = d; best = allowed[i]; }
+    }
+    if (!ok) {
+      if (best) l_errorf(L, "%s: unknown option '%s' (did you mean '%s'?)", op, k, best);
+      else l_errorf(L, "%s: unknown option '%s'", op, k);
+      return;
+    }
+  }
+}
+
+wick_dtype l_checkdtype(lua_State *L, int idx) {
+  const char *name = luaL_checkstring(L, idx);
+  wick_dtype d;
+  if (!wick_dtype_parse(name, &d))
+    l_errorf(L, "unknown dtype '%s' (expected one of f32, f64, f16, bf16, i64, i32, u8, bool)", name);
+  return d;
+}
+
+static int getopt_field(lua_State *L, int idx, const char *key) {
+  if (lua_type(L, idx) != LUA_TTABLE) return 0;
+  if (lua_getfield(L, idx, key) == LUA_TNIL) { lua_pop(L, 1); return 0; }
+  return 1;
+}
+
+wick_dtype l_optdtype(lua_State *L, int idx, const char *key, wick_dtype def) {
+  if (!getopt_field(L, idx, key)) return def;
+  wick_dtype d = l_checkdtype(L, -1);
+  lua_pop(L, 1);
+  return d;
+}
+
+wick_device l_optdevice(lua_State *L, int idx, const char *key, wick_device def) {
+  if (!getopt_field(L, idx, key)) return def;
+  wick_device d;
+  if (lua_type(L, -1) != LUA_TSTRING) l_errorf(L, "option '%s' must be a device name such as 'cpu' or 'cuda:0'", key);
+  if (wick_device_parse(lua_tostring(L, -1), &d) != WICK_OK) l_raise_last(L);
+  lua_pop(L, 1);
+  return d;
+}
+
+int l_optbool(lua_State *L, int idx, const char *key, int def) {
+  if (!getopt_field(L, idx, key)) return def;
+  if (!lua_isboolean(L, -1)) l_errorf(L, "option '%s' must be a boolean (got %s)", key, luaL_typename(L, -1));
+  int v = lua_toboolean(L, -1);
+  lua_pop(L, 1);
+  return v;
+}
+
+lua_Number l_optnumber(lua_State *L, int idx, const char *key, lua_Number def) {
+  if (!getopt_field(L, idx, key)) return def;
+  if (!lua_isnumber(L, -1)) l_errorf(L, "option '%s' must be a number (got %s)", key, luaL_typename(L, -1));
+  lua_Number v = lua_tonumber(L, -1);
+  lua_pop(L, 1);
+  return v;
+}
+
+lua_Integer l_optinteger(lua_State *L, int idx, const char *key, lua_Integer def) {
+  if (!getopt_field(L, idx, key)) return def;
+  int isint;
+  lua_Integer v = lua_tointegerx(L, -1, &isint);
+  if (!isint) l_errorf(L, "option '%s' must be an integer (got %s)", key, luaL_typename(L, -1));
+  lua_pop(L, 1);
+  return v;
+}
+
+static int64_t check_size_value(lua_State *L, int idx, const char *op) {
+  int isint;
+  lua_Integer v = lua_tointegerx(L, idx, &isint);
+  if (!isint) l_errorf(L, "%s: sizes must be integers (got %s)", op, luaL_typename(L, idx));
+  return (int64_t)v;
+}
+
+int l_checksizes(lua_State *L, int first, int last, const char *op, int64_t *sizes) {
+  if (first == last && lua_type(L, first) == LUA_TTABLE) {
+    int n = (int)luaL_len(L, first);
+    if (n > WICK_MAX_DIMS) l_errorf(L, "%s: %d dimensions (at most %d supported)", op, n, WICK_MAX_DIMS);
+    for (int i = 0; i < n; i++) {
+      lua_rawgeti(L, first, i + 1);
+      sizes[i] = check_size_value(L, -1, op);
+      lua_pop(L, 1);
+    }
+    return n;
+  }
+  int n = last - first + 1;
+  if (n < 0) n = 0;
+  if (n > WICK_MAX_DIMS) l_errorf(L, "%s: %d dimensions (at most %d supported)", op, n, WICK_MAX_DIMS);
+  for (int i = 0; i < n; i++) sizes[i] = check_size_value(L, first + i, op);
+  return n;
+}
+
+int l_checkdims(lua_State *L, int idx, const char *op, int64_t *dims) {
+  if (lua_type(L, idx) == LUA_TTABLE) return l_checksizes(L, idx, idx, op, dims);
+  int isint;
+  lua_Integer v = lua_tointegerx(L, idx, &isint);
+  if (!isint) l_errorf(L, "%s: dim must be an integer or a table of integers (got %s)", op, luaL_typename(L, idx));
+  dims[0] = (int64_t)v;
+  return 1;
+}
+
+void l_pushsizes(lua_State *L, int n, const int64_t *sizes) {
+  lua_createtable(L, n, 0);
+  for (int i = 0; i < n; i++) {
+    lua_pushinteger(L, (lua_Integer)sizes[i]);
+    lua_rawseti(L, -2, i + 1);
+  }
+}
+
+void l_setfuncs(lua_State *L, int t, const luaL_Reg *fns) {
+  for (; fns->name; fns++) {
+    lua_pushcfunction(L, fns->func);
+    lua_setfield(L, t, fns->name);
+  }
+}

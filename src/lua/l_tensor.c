@@ -1,0 +1,671 @@
+/* wick.Tensor: the userdata type, its properties, construction and views. */
+#include <math.h>
+#include <string.h>
+
+#include "core/alloc.h"
+#include "l_aux.h"
+
+/* ---- lifetime ---- */
+
+static int l_tensor_gc(lua_State *L) {
+  l_tensor_box *box = luaL_checkudata(L, 1, L_TENSOR_MT);
+  wick_tensor_release(box->t);
+  box->t = NULL;
+  return 0;
+}
+
+/* ---- construction ---- */
+
+static const char *const create_opts[] = {"dtype", "device", "requires_grad", "pin_memory", NULL};
+
+/* Splits args [first, top] into sizes and a trailing options table; returns opts index or 0. */
+static int sizes_and_opts(lua_State *L, int first, const char *op, int64_t *sizes, int *ndim) {
+  int top = lua_gettop(L), opts = 0;
+  if (top >= first && l_isoptions(L, top)) {
+    opts = top;
+    top--;
+    l_checkoptions(L, opts, op, create_opts);
+  }
+  *ndim = l_checksizes(L, first, top, op, sizes);
+  return opts;
+}
+
+static int fill_new(lua_State *L, const char *op, double v, int has_value) {
+  int64_t sizes[WICK_MAX_DIMS];
+  int nd;
+  int opts = sizes_and_opts(L, 1, op, sizes, &nd);
+  wick_dtype dt = l_optdtype(L, opts, "dtype", WICK_DTYPE_F32);
+  wick_device dev = l_optdevice(L, opts, "device", wick_cpu());
+  l_tensor_box *box = l_newbox(L);
+  L_TRY(L, wick_tensor_new(dt, dev, nd, sizes, &box->t));
+  if (has_value) L_TRY(L, wick_fill_(box->t, v, (int64_t)v));
+  l_gc_pace(L);
+  return 1;
+}
+
+static int l_zeros(lua_State *L) { return fill_new(L, "zeros", 0, 1); }
+static int l_ones(lua_State *L) { return fill_new(L, "ones", 1, 1); }
+static int l_empty(lua_State *L) { return fill_new(L, "empty", 0, 0); }
+
+static int l_full(lua_State *L) {
+  /* full(size_table, value, opts) as in PyTorch */
+  luaL_checktype(L, 1, LUA_TTABLE);
+  int64_t sizes[WICK_MAX_DIMS];
+  int nd = l_checksizes(L, 1, 1, "full", sizes);
+  l_checkoptions(L, 3, "full", create_opts);
+  int isint = lua_isinteger(L, 2), isbool = lua_isboolean(L, 2);
+  if (!isbool) luaL_checknumber(L, 2);
+  double v = isbool ? lua_toboolean(L, 2) : lua_tonumber(L, 2);
+  int64_t iv = isbool ? lua_toboolean(L, 2) : isint ? lua_tointeger(L, 2) : (int64_t)v;
+  wick_dtype def = isbool ? WICK_DTYPE_BOOL : isint ? WICK_DTYPE_I64 : WICK_DTYPE_F32;
+  wick_dtype dt = l_optdtype(L, 3, "dtype", def);
+  wick_device dev = l_optdevice(L, 3, "device", wick_cpu());
+  l_tensor_box *box = l_newbox(L);
+  L_TRY(L, wick_tensor_new(dt, dev, nd, sizes, &box->t));
+  L_TRY(L, wick_fill_(box->t, v, iv));
+  l_gc_pace(L);
+  return 1;
+}
+
+static int like(lua_State *L, const char *op, int kind) {
+  wick_tensor *t = l_checktensor(L, 1);
+  int opts = kind == 2 ? 3 : 2;
+  l_checkoptions(L, opts, op, create_opts);
+  wick_dtype dt = l_optdtype(L, opts, "dtype", t->dtype);
+  wick_device dev = l_optdevice(L, opts, "device", t->device);
+  double v = kind == 2 ? luaL_checknumber(L, 2) : kind;
+  int64_t iv = kind == 2 ? (lua_isinteger(L, 2) ? lua_tointeger(L, 2) : (int64_t)v) : kind;
+  l_tensor_box *box = l_newbox(L);
+  L_TRY(L, wick_tensor_new(dt, dev, t->ndim, t->sizes, &box->t));
+  if (kind >= 0) L_TRY(L, wick_fill_(box->t, v, iv));
+  l_gc_pace(L);
+  return 1;
+}
+static int l_zeros_like(lua_State *L) { return like(L, "zeros_like", 0); }
+static int l_ones_like(lua_State *L) { return like(L, "ones_like", 1); }
+static int l_full_like(lua_State *L) { return like(L, "full_like", 2); }
+static int l_empty_like(lua_State *L) { return like(L, "empty_like", -1); }
+
+/* wick.tensor(data, opts): nested tables of numbers/booleans. */
+typedef struct { int ndim; int64_t sizes[WICK_MAX_DIMS]; int has_float, has_int, has_bool; } shape_scan;
+
+static void scan(lua_State *L, int idx, int depth, shape_scan *sc) {
+  int t = lua_type(L, idx);
+  if (t == LUA_TTABLE) {
+    int64_t n = (int64_t)lua_rawlen(L, idx);
+    if (depth >= WICK_MAX_DIMS) l_errorf(L, "tensor: too many nested levels (at most %d)", WICK_MAX_DIMS);
+    if (depth == sc->ndim) {
+      sc->sizes[depth] = n;
+      sc->ndim++;
+    } else if (depth > sc->ndim || sc->sizes[depth] != n) {
+      l_errorf(L, "tensor: ragged nested tables (expected length %lld at depth %d, got %lld)",
+                 (long long)(depth < sc->ndim ? sc->sizes[depth] : 0), depth, (long long)n);
+    }
+    for (int64_t i = 1; i <= n; i++) {
+      lua_rawgeti(L, idx, (lua_Integer)i);
+      scan(L, lua_gettop(L), depth + 1, sc);
+      lua_pop(L, 1);
+    }
+    if (n == 0 && depth + 1 < sc->ndim) l_errorf(L, "tensor: ragged nested tables");
+    return;
+  }
+  if (depth != sc->ndim) l_errorf(L, "tensor: ragged nested tables (a number where a table was expected)");
+  if (t == LUA_TNUMBER) {
+    if (lua_isinteger(L, idx)) sc->has_int = 1;
+    else sc->has_float = 1;
+  } else if (t == LUA_TBOOLEAN) {
+    sc->has_bool = 1;
+  } else {
+    l_errorf(L, "tensor: expected numbers or booleans, got %s", luaL_typename(L, idx));
+  }
+}
+
+static void fill_values(lua_State *L, int idx, wick_tensor *t, char **p, size_t es) {
+  if (lua_type(L, idx) == LUA_TTABLE) {
+    int64_t n = (int64_t)lua_rawlen(L, idx);
+    for (int64_t i = 1; i <= n; i++) {
+      lua_rawgeti(L, idx, (lua_Integer)i);
+      fill_values(L, lua_gettop(L), t, p, es);
+      lua_pop(L, 1);
+    }
+    return;
+  }
+  if (lua_isboolean(L, idx)) wick_store_i64(*p, t->dtype, lua_toboolean(L, idx));
+  else if (lua_isinteger(L, idx) && !wick_dtype_is_float(t->dtype)) wick_store_i64(*p, t->dtype, lua_tointeger(L, idx));
+  else wick_store_f64(*p, t->dtype, lua_tonumber(L, idx));
+  *p += es;
+}
+
+static int l_tensor_new(lua_State *L) {
+  l_checkoptions(L, 2, "tensor", create_opts);
+  wick_device dev = l_optdevice(L, 2, "device", wick_cpu());
+  wick_tensor *src = l_testtensor(L, 1);
+  if (src) {
+    wick_dtype dt = l_optdtype(L, 2, "dtype", src->dtype);
+    L_PUSH_NEW(L, o, wick_to(src, dt, dev, true, &o));
+  }
+  int t = lua_type(L, 1);
+  if (t != LUA_TTABLE && t != LUA_TNUMBER && t != LUA_TBOOLEAN)
+    return l_errorf(L, "tensor: expected a table, number, boolean or Tensor (got %s)", luaL_typename(L, 1));
+  shape_scan sc = {0};
+  scan(L, 1, 0, &sc);
+  wick_dtype def = sc.has_float ? WICK_DTYPE_F32 : sc.has_int ? WICK_DTYPE_I64
+                 : sc.has_bool ? WICK_DTYPE_BOOL : WICK_DTYPE_F32;
+  wick_dtype dt = l_optdtype(L, 2, "dtype", def);
+  l_tensor_box *box = l_newbox(L);
+  wick_tensor *cpu;
+  L_TRY(L, wick_tensor_new(dt, wick_cpu(), sc.ndim, sc.sizes, &cpu));
+  box->t = cpu;
+  char *p = wick_tensor_data(cpu);
+  fill_values(L, 1, cpu, &p, wick_dtype_size(dt));
+  if (dev.type != WICK_DEVICE_CPU) {
+    L_TRY(L, wick_to(cpu, dt, dev, false, &box->t));
+    wick_tensor_release(cpu);
+  }
+  l_gc_pace(L);
+  return 1;
+}
+
+static int l_arange(lua_State *L) {
+  int top = lua_gettop(L), opts = 0;
+  if (top >= 1 && l_isoptions(L, top)) { opts = top--; l_checkoptions(L, opts, "arange", create_opts); }
+  if (top < 1 || top > 3) return l_errorf(L, "arange: expected (end), (start, end) or (start, end, step)");
+  int allint = 1;
+  for (int i = 1; i <= top; i++) {
+    luaL_checknumber(L, i);
+    if (!lua_isinteger(L, i)) allint = 0;
+  }
+  double start = top >= 2 ? lua_tonumber(L, 1) : 0, end = top >= 2 ? lua_tonumber(L, 2) : lua_tonumber(L, 1);
+  double step = top == 3 ? lua_tonumber(L, 3) : 1;
+  if (step == 0) return l_errorf(L, "arange: step must be nonzero");
+  if ((end - start) / step < 0)
+    return l_errorf(L, "arange: upper bound and larger bound inconsistent with step sign");
+  int64_t n = (int64_t)ceil((end - start) / step);
+  wick_dtype dt = l_optdtype(L, opts, "dtype", allint ? WICK_DTYPE_I64 : WICK_DTYPE_F32);
+  wick_device dev = l_optdevice(L, opts, "device", wick_cpu());
+  l_tensor_box *box = l_newbox(L);
+  wick_tensor *cpu;
+  L_TRY(L, wick_tensor_new(dt, wick_cpu(), 1, &n, &cpu));
+  box->t = cpu;
+  char *p = wick_tensor_data(cpu);
+  size_t es = wick_dtype_size(dt);
+  int64_t istart = top >= 2 ? lua_tointeger(L, 1) : 0, istep = top == 3 ? lua_tointeger(L, 3) : 1;
+  for (int64_t i = 0; i < n; i++, p += es) {
+    if (allint && !wick_dtype_is_float(dt)) wick_store_i64(p, dt, istart + i * istep);
+    else wick_store_f64(p, dt, start + (double)i * step);
+  }
+  if (dev.type != WICK_DEVICE_CPU) {
+    L_TRY(L, wick_to(cpu, dt, dev, false, &box->t));
+    wick_tensor_release(cpu);
+  }
+  l_gc_pace(L);
+  return 1;
+}
+
+static int l_linspace(lua_State *L) {
+  double a = luaL_checknumber(L, 1), b = luaL_checknumber(L, 2);
+  lua_Integer n = luaL_checkinteger(L, 3);
+  l_checkoptions(L, 4, "linspace", create_opts);
+  if (n < 0) return l_errorf(L, "linspace: number of steps must be non-negative (got %lld)", (long long)n);
+  wick_dtype dt = l_optdtype(L, 4, "dtype", WICK_DTYPE_F32);
+  l_tensor_box *box = l_newbox(L);
+  int64_t sz = n;
+  L_TRY(L, wick_tensor_new(dt, wick_cpu(), 1, &sz, &box->t));
+  char *p = wick_tensor_data(box->t);
+  size_t es = wick_dtype_size(dt);
+  double step = n > 1 ? (b - a) / (double)(n - 1) : 0;
+  /* PyTorch fills the second half backwards from `end` for symmetry */
+  for (int64_t i = 0; i < n; i++)
+    wick_store_f64(p + (size_t)i * es, dt, i < n / 2 ? a + step * (double)i : b - step * (double)(n - 1 - i));
+  l_gc_pace(L);
+  return 1;
+}
+
+static int l_eye(lua_State *L) {
+  lua_Integer n = luaL_checkinteger(L, 1), m = n;
+  int opts = 2;
+  if (lua_isinteger(L, 2)) { m = lua_tointeger(L, 2); opts = 3; }
+  l_checkoptions(L, opts, "eye", create_opts);
+  if (n < 0 || m < 0) return l_errorf(L, "eye: sizes must be non-negative");
+  wick_dtype dt = l_optdtype(L, opts, "dtype", WICK_DTYPE_F32);
+  int64_t sizes[2] = {n, m};
+  l_tensor_box *box = l_newbox(L);
+  L_TRY(L, wick_tensor_zeros(dt, wick_cpu(), 2, sizes, &box->t));
+  char *p = wick_tensor_data(box->t);
+  size_t es = wick_dtype_size(dt);
+  for (int64_t i = 0; i < n && i < m; i++) wick_store_i64(p + (size_t)(i * m + i) * es, dt, 1);
+  l_gc_pace(L);
+  return 1;
+}
+
+/* ---- properties and indexing ---- */
+
+static void push_device(lua_State *L, wick_device d) {
+  char buf[32];
+  wick_device_format(d, buf, sizeof buf);
+  lua_pushstring(L, buf);
+}
+
+static int property(lua_State *L, wick_tensor *t, const char *k) {
+  switch (k[0]) {
+    case 'd':
+      if (!strcmp(k, "dtype")) { lua_pushstring(L, wick_dtype_name(t->dtype)); return 1; }
+      if (!strcmp(k, "device")) { push_device(L, t->device); return 1; }
+      break;
+    case 'i':
+      if (!strcmp(k, "is_cuda")) { lua_pushboolean(L, t->device.type == WICK_DEVICE_CUDA); return 1; }
+      break;
+    case 'n':
+      if (!strcmp(k, "ndim")) { lua_pushinteger(L, t->ndim); return 1; }
+      break;
+    case 's':
+      if (!strcmp(k, "shape")) { l_pushsizes(L, t->ndim, t->sizes); return 1; }
+      break;
+    case 'T':
+      if (!k[1]) {
+        int64_t dims[WICK_MAX_DIMS];
+        for (int i = 0; i < t->ndim; i++) dims[i] = t->ndim - 1 - i;
+        L_PUSH_NEW(L, o, wick_permute(t, t->ndim, dims, &o));
+      }
+      break;
+  }
+  return 0;
+}
+
+static int l_tensor_index(lua_State *L) {
+  wick_tensor *t = l_checktensor(L, 1);
+  if (lua_type(L, 2) == LUA_TSTRING) {
+    lua_pushvalue(L, 2);
+    if (lua_rawget(L, lua_upvalueindex(1)) != LUA_TNIL) return 1; /* a method */
+    lua_pop(L, 1);
+    if (property(L, t, lua_tostring(L, 2))) return 1;
+    /* Lua-side properties (grad, requires_grad, ...) */
+    lua_pushvalue(L, 2);
+    if (lua_rawget(L, lua_upvalueindex(2)) != LUA_TNIL) {
+      lua_pushvalue(L, 1);
+      lua_call(L, 1, 1);
+      return 1;
+    }
+    return 0; /* nil: unknown field */
+  }
+  int isint;
+  lua_Integer i = lua_tointegerx(L, 2, &isint);
+  if (isint) L_PUSH_NEW(L, o, wick_select(t, 0, i, &o));
+  return l_errorf(L, "Tensor: invalid index of type %s", luaL_typename(L, 2));
+}
+
+static int l_tensor_newindex(lua_State *L) {
+  wick_tensor *t = l_checktensor(L, 1);
+  int isint;
+  lua_Integer i = lua_tointegerx(L, 2, &isint);
+  if (!isint) {
+    if (lua_type(L, 2) == LUA_TSTRING) {
+      lua_pushvalue(L, 2);
+      if (lua_rawget(L, lua_upvalueindex(1)) != LUA_TNIL) {  /* Lua-side property setter */
+        lua_pushvalue(L, 1);
+        lua_pushvalue(L, 3);
+        lua_call(L, 2, 0);
+        return 0;
+      }
+      return l_errorf(L, "Tensor: cannot set field '%s'", lua_tostring(L, 2));
+    }
+    return l_errorf(L, "Tensor: invalid index of type %s", luaL_typename(L, 2));
+  }
+  wick_tensor *row;
+  L_TRY(L, wick_select(t, 0, i, &row));
+  l_pushtensor(L, row); /* owned by Lua from here */
+  l_scalar tmp;
+  wick_tensor *v = l_checkoperand(L, 3, &tmp);
+  L_TRY(L, wick_copy_(row, v));
+  wick_tensor_bump_version(t);
+  return 0;
+}
+
+static int l_tensor_len(lua_State *L) {
+  wick_tensor *t = l_checktensor(L, 1);
+  if (t->ndim == 0) return l_errorf(L, "len() of a 0-d tensor");
+  lua_pushinteger(L, t->sizes[0]);
+  return 1;
+}
+
+/* ---- methods: geometry ---- */
+
+static int l_size(lua_State *L) {
+  wick_tensor *t = l_checktensor(L, 1);
+  if (lua_isnoneornil(L, 2)) { l_pushsizes(L, t->ndim, t->sizes); return 1; }
+  int d;
+  L_TRY(L, wick_dim_wrap("size", luaL_checkinteger(L, 2), t->ndim, &d));
+  lua_pushinteger(L, t->ndim ? t->sizes[d] : 1);
+  return 1;
+}
+
+static int l_stride(lua_State *L) {
+  wick_tensor *t = l_checktensor(L, 1);
+  if (lua_isnoneornil(L, 2)) { l_pushsizes(L, t->ndim, t->strides); return 1; }
+  int d;
+  L_TRY(L, wick_dim_wrap("stride", luaL_checkinteger(L, 2), t->ndim, &d));
+  lua_pushinteger(L, t->ndim ? t->strides[d] : 1);
+  return 1;
+}
+
+static int l_dim(lua_State *L) { lua_pushinteger(L, l_checktensor(L, 1)->ndim); return 1; }
+static int l_numel(lua_State *L) { lua_pushinteger(L, wick_tensor_numel(l_checktensor(L, 1))); return 1; }
+static int l_is_contiguous(lua_State *L) { lua_pushboolean(L, wick_tensor_is_contiguous(l_checktensor(L, 1))); return 1; }
+static int l_storage_offset(lua_State *L) { lua_pushinteger(L, l_checktensor(L, 1)->offset); return 1; }
+static int l_element_size(lua_State *L) { lua_pushinteger(L, (lua_Integer)wick_dtype_size(l_checktensor(L, 1)->dtype)); return 1; }
+static int l_data_ptr(lua_State *L) { lua_pushinteger(L, (lua_Integer)(intptr_t)wick_tensor_data(l_checktensor(L, 1))); return 1; }
+static int l_is_floating_point(lua_State *L) { lua_pushboolean(L, wick_dtype_is_float(l_checktensor(L, 1)->dtype)); return 1; }
+
+static int l_view(lua_State *L) {
+  wick_tensor *t = l_checktensor(L, 1);
+  wick_tensor *other = lua_gettop(L) == 2 ? l_testtensor(L, 2) : NULL;
+  if (other) L_PUSH_NEW(L, o, wick_view(t, other->ndim, other->sizes, &o));
+  int64_t sizes[WICK_MAX_DIMS];
+  int n = l_checksizes(L, 2, lua_gettop(L), "view", sizes);
+  L_PUSH_NEW(L, o, wick_view(t, n, sizes, &o));
+}
+
+static int l_reshape(lua_State *L) {
+  wick_tensor *t = l_checktensor(L, 1);
+  wick_tensor *other = lua_gettop(L) == 2 ? l_testtensor(L, 2) : NULL;
+  if (other) L_PUSH_NEW(L, o, wick_reshape(t, other->ndim, other->sizes, &o));
+  int64_t sizes[WICK_MAX_DIMS];
+  int n = l_checksizes(L, 2, lua_gettop(L), "reshape", sizes);
+  L_PUSH_NEW(L, o, wick_reshape(t, n, sizes, &o));
+}
+
+static int l_permute(lua_State *L) {
+  wick_tensor *t = l_checktensor(L, 1);
+  int64_t dims[WICK_MAX_DIMS];
+  int n = l_checksizes(L, 2, lua_gettop(L), "permute", dims);
+  L_PUSH_NEW(L, o, wick_permute(t, n, dims, &o));
+}
+
+static int l_transpose(lua_State *L) {
+  wick_tensor *t = l_checktensor(L, 1);
+  lua_Integer a = luaL_checkinteger(L, 2), b = luaL_checkinteger(L, 3);
+  L_PUSH_NEW(L, o, wick_transpose(t, a, b, &o));
+}
+
+static int l_t(lua_State *L) {
+  wick_tensor *t = l_checktensor(L, 1);
+  if (t->ndim > 2) return l_errorf(L, "t: expects a tensor with <= 2 dimensions, but self is %dD", t->ndim);
+  if (t->ndim < 2) L_PUSH_NEW(L, o, wick_tensor_as_strided(t, t->ndim, t->sizes, t->strides, t->offset, &o));
+  L_PUSH_NEW(L, o, wick_transpose(t, 0, 1, &o));
+}
+
+static int l_unsqueeze(lua_State *L) {
+  wick_tensor *t = l_checktensor(L, 1);
+  L_PUSH_NEW(L, o, wick_unsqueeze(t, luaL_checkinteger(L, 2), &o));
+}
+
+static int l_squeeze(lua_State *L) {
+  wick_tensor *t = l_checktensor(L, 1);
+  int all = lua_isnoneornil(L, 2);
+  L_PUSH_NEW(L, o, wick_squeeze(t, all, all ? 0 : luaL_checkinteger(L, 2), &o));
+}
+
+static int l_expand(lua_State *L) {
+  wick_tensor *t = l_checktensor(L, 1);
+  int64_t sizes[WICK_MAX_DIMS];
+  int n = l_checksizes(L, 2, lua_gettop(L), "expand", sizes);
+  L_PUSH_NEW(L, o, wick_expand(t, n, sizes, &o));
+}
+
+static int l_expand_as(lua_State *L) {
+  wick_tensor *t = l_checktensor(L, 1), *other = l_checktensor(L, 2);
+  L_PUSH_NEW(L, o, wick_expand(t, other->ndim, other->sizes, &o));
+}
+
+static int l_flatten(lua_State *L) {
+  wick_tensor *t = l_checktensor(L, 1);
+  lua_Integer s = luaL_optinteger(L, 2, 0), e = luaL_optinteger(L, 3, -1);
+  L_PUSH_NEW(L, o, wick_flatten(t, s, e, &o));
+}
+
+static int l_narrow(lua_State *L) {
+  wick_tensor *t = l_checktensor(L, 1);
+  lua_Integer d = luaL_checkinteger(L, 2), s = luaL_checkinteger(L, 3), n = luaL_checkinteger(L, 4);
+  L_PUSH_NEW(L, o, wick_narrow(t, d, s, n, &o));
+}
+
+static int l_slice(lua_State *L) {
+  wick_tensor *t = l_checktensor(L, 1);
+  lua_Integer d = luaL_checkinteger(L, 2), s = luaL_optinteger(L, 3, 0);
+  lua_Integer e = luaL_optinteger(L, 4, INT64_MAX), st = luaL_optinteger(L, 5, 1);
+  L_PUSH_NEW(L, o, wick_slice(t, d, s, e, st, &o));
+}
+
+static int l_select(lua_State *L) {
+  wick_tensor *t = l_checktensor(L, 1);
+  lua_Integer d = luaL_checkinteger(L, 2), i = luaL_checkinteger(L, 3);
+  L_PUSH_NEW(L, o, wick_select(t, d, i, &o));
+}
+
+static int l_diagonal(lua_State *L) {
+  wick_tensor *t = l_checktensor(L, 1);
+  L_PUSH_NEW(L, o, wick_diagonal(t, &o));
+}
+
+static int l_contiguous(lua_State *L) {
+  wick_tensor *t = l_checktensor(L, 1);
+  if (wick_tensor_is_contiguous(t)) { lua_settop(L, 1); return 1; }
+  L_PUSH_NEW(L, o, wick_clone(t, &o));
+}
+
+static int l_clone(lua_State *L) {
+  wick_tensor *t = l_checktensor(L, 1);
+  L_PUSH_NEW(L, o, wick_clone(t, &o));
+}
+
+static int l_detach(lua_State *L) {
+  wick_tensor *t = l_checktensor(L, 1);
+  L_PUSH_NEW(L, o, wick_tensor_as_strided(t, t->ndim, t->sizes, t->strides, t->offset, &o));
+}
+
+/* to(dtype) / to(device) / to(tensor) / to{dtype=, device=, copy=} */
+static int l_to(lua_State *L) {
+  static const char *const opts[] = {"dtype", "device", "copy", "non_blocking", NULL};
+  wick_tensor *t = l_checktensor(L, 1);
+  wick_dtype dt = t->dtype;
+  wick_device dev = t->device;
+  int copy = 0;
+  wick_tensor *other = l_testtensor(L, 2);
+  if (other) {
+    dt = other->dtype;
+    dev = other->device;
+  } else if (lua_type(L, 2) == LUA_TSTRING) {
+    const char *s = lua_tostring(L, 2);
+    if (!wick_dtype_parse(s, &dt)) {
+      dt = t->dtype;
+      if (wick_device_parse(s, &dev) != WICK_OK)
+        return l_errorf(L, "to: '%s' is neither a dtype nor a device", s);
+    }
+    if (lua_type(L, 3) == LUA_TSTRING) dt = l_checkdtype(L, 3);
+  } else if (lua_type(L, 2) == LUA_TTABLE) {
+    l_checkoptions(L, 2, "to", opts);
+    dt = l_optdtype(L, 2, "dtype", dt);
+    dev = l_optdevice(L, 2, "device", dev);
+    copy = l_optbool(L, 2, "copy", 0);
+  } else {
+    return l_errorf(L, "to: expected a dtype, a device, a tensor or an options table");
+  }
+  if (!copy && dt == t->dtype && wick_device_eq(dev, t->device)) { lua_settop(L, 1); return 1; }
+  L_PUSH_NEW(L, o, wick_to(t, dt, dev, copy, &o));
+}
+
+static int convert(lua_State *L, wick_dtype dt) {
+  wick_tensor *t = l_checktensor(L, 1);
+  if (t->dtype == dt) { lua_settop(L, 1); return 1; }
+  L_PUSH_NEW(L, o, wick_to(t, dt, t->device, false, &o));
+}
+static int l_float(lua_State *L) { return convert(L, WICK_DTYPE_F32); }
+static int l_double(lua_State *L) { return convert(L, WICK_DTYPE_F64); }
+static int l_half(lua_State *L) { return convert(L, WICK_DTYPE_F16); }
+static int l_bfloat16(lua_State *L) { return convert(L, WICK_DTYPE_BF16); }
+static int l_long(lua_State *L) { return convert(L, WICK_DTYPE_I64); }
+static int l_int(lua_State *L) { return convert(L, WICK_DTYPE_I32); }
+static int l_byte(lua_State *L) { return convert(L, WICK_DTYPE_U8); }
+static int l_bool(lua_State *L) { return convert(L, WICK_DTYPE_BOOL); }
+
+static int l_cpu(lua_State *L) {
+  wick_tensor *t = l_checktensor(L, 1);
+  if (t->device.type == WICK_DEVICE_CPU) { lua_settop(L, 1); return 1; }
+  L_PUSH_NEW(L, o, wick_to(t, t->dtype, wick_cpu(), false, &o));
+}
+
+static int l_cuda(lua_State *L) {
+  wick_tensor *t = l_checktensor(L, 1);
+  wick_device d = {WICK_DEVICE_CUDA, (int16_t)luaL_optinteger(L, 2, 0)};
+  L_PUSH_NEW(L, o, wick_to(t, t->dtype, d, false, &o));
+}
+
+static void push_element(lua_State *L, const void *p, wick_dtype dt) {
+  if (dt == WICK_DTYPE_BOOL) lua_pushboolean(L, *(const uint8_t *)p != 0);
+  else if (wick_dtype_is_float(dt)) lua_pushnumber(L, wick_load_f64(p, dt));
+  else lua_pushinteger(L, wick_load_i64(p, dt));
+}
+
+static int l_item(lua_State *L) {
+  wick_tensor *t = l_checktensor(L, 1);
+  double v;
+  int64_t iv;
+  L_TRY(L, wick_item(t, &v, &iv));
+  if (t->dtype == WICK_DTYPE_BOOL) lua_pushboolean(L, iv != 0);
+  else if (wick_dtype_is_float(t->dtype)) lua_pushnumber(L, v);
+  else lua_pushinteger(L, iv);
+  return 1;
+}
+
+static void tolist_rec(lua_State *L, const wick_tensor *t, const char *p, int d) {
+  size_t es = wick_dtype_size(t->dtype);
+  if (d == t->ndim) { push_element(L, p, t->dtype); return; }
+  lua_createtable(L, (int)t->sizes[d], 0);
+  for (int64_t i = 0; i < t->sizes[d]; i++) {
+    tolist_rec(L, t, p + i * t->strides[d] * (int64_t)es, d + 1);
+    lua_rawseti(L, -2, (lua_Integer)(i + 1));
+  }
+}
+
+static int l_tolist(lua_State *L) {
+  wick_tensor *t = l_checktensor(L, 1);
+  wick_tensor *c = t;
+  if (t->device.type != WICK_DEVICE_CPU) {
+    L_TRY(L, wick_to(t, t->dtype, wick_cpu(), false, &c));
+    l_pushtensor(L, c);
+  }
+  luaL_checkstack(L, t->ndim + 4, "tolist");
+  tolist_rec(L, c, wick_tensor_data(c), 0);
+  return 1;
+}
+
+static int l_copy_(lua_State *L) {
+  wick_tensor *t = l_checktensor(L, 1);
+  l_scalar tmp;
+  wick_tensor *src = l_checkoperand(L, 2, &tmp);
+  L_TRY(L, wick_copy_(t, src));
+  lua_settop(L, 1);
+  return 1;
+}
+
+static int l_fill_(lua_State *L) {
+  wick_tensor *t = l_checktensor(L, 1);
+  if (lua_isboolean(L, 2)) {
+    L_TRY(L, wick_fill_(t, lua_toboolean(L, 2), lua_toboolean(L, 2)));
+  } else {
+    wick_tensor *v = l_testtensor(L, 2);
+    if (v) {
+      if (v->ndim != 0)
+        return l_errorf(L, "fill_: only supports 0-dimension value tensor but got tensor with %d dimensions", v->ndim);
+      L_TRY(L, wick_copy_(t, v));
+    } else {
+      lua_Number x = luaL_checknumber(L, 2);
+      L_TRY(L, wick_fill_(t, x, lua_isinteger(L, 2) ? lua_tointeger(L, 2) : (int64_t)x));
+    }
+  }
+  lua_settop(L, 1);
+  return 1;
+}
+
+static int l_zero_(lua_State *L) {
+  wick_tensor *t = l_checktensor(L, 1);
+  L_TRY(L, wick_fill_(t, 0, 0));
+  lua_settop(L, 1);
+  return 1;
+}
+
+static int l_version(lua_State *L) {
+  lua_pushinteger(L, (lua_Integer)atomic_load(&l_checktensor(L, 1)->storage->version));
+  return 1;
+}
+
+static int l_same_storage(lua_State *L) {
+  lua_pushboolean(L, l_checktensor(L, 1)->storage == l_checktensor(L, 2)->storage);
+  return 1;
+}
+
+static int l_is_tensor(lua_State *L) { lua_pushboolean(L, l_testtensor(L, 1) != NULL); return 1; }
+
+static int l_memory_stats(lua_State *L) {
+  lua_createtable(L, 0, 3);
+  lua_pushinteger(L, wick_mem_live()); lua_setfield(L, -2, "live_bytes");
+  lua_pushinteger(L, wick_mem_peak()); lua_setfield(L, -2, "peak_bytes");
+  lua_pushinteger(L, wick_tensor_live_count()); lua_setfield(L, -2, "live_tensors");
+  return 1;
+}
+
+static const luaL_Reg tensor_methods[] = {
+  {"size", l_size}, {"stride", l_stride}, {"dim", l_dim}, {"numel", l_numel}, {"nelement", l_numel},
+  {"is_contiguous", l_is_contiguous}, {"storage_offset", l_storage_offset},
+  {"element_size", l_element_size}, {"data_ptr", l_data_ptr}, {"is_floating_point", l_is_floating_point},
+  {"view", l_view}, {"reshape", l_reshape}, {"permute", l_permute}, {"transpose", l_transpose},
+  {"t", l_t}, {"unsqueeze", l_unsqueeze}, {"squeeze", l_squeeze}, {"expand", l_expand},
+  {"expand_as", l_expand_as}, {"flatten", l_flatten}, {"narrow", l_narrow}, {"slice", l_slice},
+  {"select", l_select}, {"diagonal", l_diagonal}, {"contiguous", l_contiguous}, {"clone", l_clone},
+  {"detach", l_detach}, {"to", l_to}, {"float", l_float}, {"double", l_double}, {"half", l_half},
+  {"bfloat16", l_bfloat16}, {"long", l_long}, {"int", l_int}, {"byte", l_byte}, {"bool", l_bool},
+  {"cpu", l_cpu}, {"cuda", l_cuda}, {"item", l_item}, {"tolist", l_tolist}, {"copy_", l_copy_},
+  {"fill_", l_fill_}, {"zero_", l_zero_}, {"_version", l_version}, {"_same_storage", l_same_storage},
+  {NULL, NULL},
+};
+
+static const luaL_Reg core_functions[] = {
+  {"tensor", l_tensor_new}, {"zeros", l_zeros}, {"ones", l_ones}, {"empty", l_empty},
+  {"full", l_full}, {"zeros_like", l_zeros_like}, {"ones_like", l_ones_like},
+  {"full_like", l_full_like}, {"empty_like", l_empty_like}, {"arange", l_arange},
+  {"linspace", l_linspace}, {"eye", l_eye}, {"is_tensor", l_is_tensor},
+  {"memory_stats", l_memory_stats},
+  {NULL, NULL},
+};
+
+void l_open_tensor(lua_State *L, int core, int methods) {
+  l_setfuncs(L, methods, tensor_methods);
+  l_setfuncs(L, core, core_functions);
+  /* stack: ... meta */
+  luaL_getmetatable(L, L_TENSOR_MT);
+  int meta = lua_gettop(L);
+  lua_pushcfunction(L, l_tensor_gc);
+  lua_setfield(L, meta, "__gc");
+  lua_pushcfunction(L, l_tensor_gc);
+  lua_setfield(L, meta, "__close");
+  lua_pushcfunction(L, l_tensor_len);
+  lua_setfield(L, meta, "__len");
+  /* getters and setters defined in Lua (requires_grad, grad, ...) live in these tables */
+  lua_newtable(L);
+  lua_pushvalue(L, -1);
+  lua_setfield(L, core, "_tensor_getters");
+  lua_newtable(L);
+  lua_pushvalue(L, -1);
+  lua_setfield(L, core, "_tensor_setters");
+  /* stack: meta getters setters */
+  lua_pushcclosure(L, l_tensor_newindex, 1);
+  lua_setfield(L, meta, "__newindex");
+  lua_pushvalue(L, methods);
+  lua_insert(L, -2);
+  /* stack: meta methods getters */
+  lua_pushcclosure(L, l_tensor_index, 2);
+  lua_setfield(L, meta, "__index");
+  lua_pushliteral(L, "wick.Tensor");
+  lua_setfield(L, meta, "__name");
+  lua_pop(L, 1);
+}

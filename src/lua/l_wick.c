@@ -1,0 +1,59 @@
+/* luaopen_wick_core: the C half of the `wick` module, assembled from every binding area. */
+#include "l_wick.h"
+
+#include <cblas.h>
+
+#include "cpu/iter.h"
+#include "l_aux.h"
+
+#ifndef WICK_VERSION
+#define WICK_VERSION "0.0.0"
+#endif
+#ifndef WICK_BLAS_NAME
+#define WICK_BLAS_NAME "BLAS"
+#endif
+
+static int l_build_info(lua_State *L) {
+  lua_createtable(L, 0, 8);
+  lua_pushliteral(L, WICK_VERSION); lua_setfield(L, -2, "version");
+  lua_pushliteral(L, LUA_RELEASE); lua_setfield(L, -2, "lua");
+  lua_pushliteral(L, WICK_BLAS_NAME); lua_setfield(L, -2, "blas");
+  lua_pushstring(L, openblas_get_config()); lua_setfield(L, -2, "blas_config");
+  lua_pushinteger(L, openblas_get_num_threads()); lua_setfield(L, -2, "blas_threads");
+  lua_pushinteger(L, wick_num_threads()); lua_setfield(L, -2, "threads");
+#ifdef WICK_HAVE_CUDA
+  lua_pushboolean(L, 1);
+#else
+  lua_pushboolean(L, 0);
+#endif
+  lua_setfield(L, -2, "cuda");
+  lua_pushboolean(L, 0); lua_setfield(L, -2, "nccl");
+  lua_pushboolean(L, 0); lua_setfield(L, -2, "gloo");
+  return 1;
+}
+
+void l_open_info(lua_State *L, int core, int methods) {
+  (void)methods;
+  lua_pushcfunction(L, l_build_info);
+  lua_setfield(L, core, "build_info");
+}
+
+int luaopen_wick_core(lua_State *L) {
+  lua_newtable(L);
+  int core = lua_gettop(L);
+  luaL_newmetatable(L, L_TENSOR_MT);
+  lua_pop(L, 1);
+  lua_newtable(L);
+  int methods = lua_gettop(L);
+  lua_pushvalue(L, methods);
+  lua_setfield(L, core, "Tensor");
+  l_open_tensor(L, core, methods);
+  l_open_math(L, core, methods);
+  l_open_reduce(L, core, methods);
+  l_open_index(L, core, methods);
+  l_open_random(L, core, methods);
+  l_open_config(L, core, methods);
+  l_open_info(L, core, methods);
+  lua_settop(L, core);
+  return 1;
+}
