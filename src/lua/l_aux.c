@@ -169,7 +169,7 @@ wick_dtype l_checkdtype(lua_State *L, int idx) {
 }
 
 static int getopt_field(lua_State *L, int idx, const char *key) {
-  if (lua_type(L, idx) != LUA_TTABLE) return 0;
+  if (idx <= 0 || lua_type(L, idx) != LUA_TTABLE) return 0; /* 0: no options table */
   if (lua_getfield(L, idx, key) == LUA_TNIL) { lua_pop(L, 1); return 0; }
   return 1;
 }
