@@ -1,9 +1,12 @@
-/* Counts every byte of tensor memory: Lua's GC cannot see it, so the bindings use these
- * counters to run collection steps in proportion (see src/lua/l_tensor.c: l_gc_pace). */
+/* Host memory for tensors. Every byte is counted (Lua's GC cannot see tensor memory, so the
+ * bindings pace collection with these counters; see src/lua/l_aux.c: l_gc_pace), and blocks
+ * up to 1 MiB are cached in power-of-two size classes: small tensor ops allocate and free the
+ * same sizes over and over, and malloc's slow paths would otherwise dominate them. */
 #include "alloc.h"
 
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <string.h>
 
 static _Atomic int64_t live_bytes, peak_bytes, fresh_bytes;
 _Atomic int64_t wick_tensor_count_;
@@ -17,17 +20,94 @@ void wick_mem_account(int64_t delta) {
   }
 }
 
+/* ---- the block cache ---- */
+
+#define MIN_SHIFT 6  /* 64 B */
+#define MAX_SHIFT 20 /* 1 MiB */
+#define NCLASS (MAX_SHIFT - MIN_SHIFT + 1)
+#define CACHE_CAP ((size_t)64 << 20) /* bytes kept in all free lists together */
+
+typedef struct block { struct block *next; } block;
+
+static struct {
+  atomic_flag lock;
+  block *free[NCLASS];
+  size_t cached;
+} cache = {ATOMIC_FLAG_INIT};
+
+static inline void lock(void) { while (atomic_flag_test_and_set_explicit(&cache.lock, memory_order_acquire)) {} }
+static inline void unlock(void) { atomic_flag_clear_explicit(&cache.lock, memory_order_release); }
+
+static inline int size_class(size_t n) {
+  if (n <= ((size_t)1 << MIN_SHIFT)) return 0;
+  int c = 64 - __builtin_clzll((unsigned long long)(n - 1)) - MIN_SHIFT;
+  return c < NCLASS ? c : -1;
+}
+
+static void *block_alloc(size_t n) {
+  int c = size_class(n);
+  if (c < 0) return aligned_alloc(64, (n + 63) & ~(size_t)63);
+  lock();
+  block *b = cache.free[c];
+  if (b) {
+    cache.free[c] = b->next;
+    cache.cached -= (size_t)1 << (c + MIN_SHIFT);
+  }
+  unlock();
+  return b ? (void *)b : aligned_alloc(64, (size_t)1 << (c + MIN_SHIFT));
+}
+
+static void block_free(void *p, size_t n) {
+  int c = size_class(n);
+  if (c >= 0) {
+    size_t sz = (size_t)1 << (c + MIN_SHIFT);
+    lock();
+    if (cache.cached + sz <= CACHE_CAP) {
+      block *b = p;
+      b->next = cache.free[c];
+      cache.free[c] = b;
+      cache.cached += sz;
+      p = NULL;
+    }
+    unlock();
+  }
+  free(p);
+}
+
 void *wick_host_alloc(size_t nbytes) {
-  size_t rounded = (nbytes + 63) & ~(size_t)63;
-  void *p = aligned_alloc(64, rounded ? rounded : 64);
+  void *p = block_alloc(nbytes ? nbytes : 1);
   if (p) wick_mem_account((int64_t)nbytes);
   return p;
 }
 
 void wick_host_free(void *p, size_t nbytes) {
   if (!p) return;
-  free(p);
+  block_free(p, nbytes ? nbytes : 1);
   wick_mem_account(-(int64_t)nbytes);
+}
+
+void *wick_small_alloc(size_t nbytes) {
+  void *p = block_alloc(nbytes);
+  if (p) memset(p, 0, nbytes);
+  return p;
+}
+
+void wick_small_free(void *p, size_t nbytes) {
+  if (p) block_free(p, nbytes);
+}
+
+void wick_host_cache_clear(void) {
+  lock();
+  block *lists[NCLASS];
+  memcpy(lists, cache.free, sizeof lists);
+  memset(cache.free, 0, sizeof cache.free);
+  cache.cached = 0;
+  unlock();
+  for (int c = 0; c < NCLASS; c++)
+    for (block *b = lists[c], *next; b; b = next) {
+      next = b->next;
+      free(b);
+    }
 }
 
 int64_t wick_mem_live(void) { return atomic_load(&live_bytes); }

@@ -5,9 +5,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* 64-byte aligned; NULL on failure. nbytes == 0 returns a valid unique pointer. */
+/* 64-byte aligned (sizes up to 1 MiB come from a cache of freed blocks); NULL on failure.
+ * nbytes == 0 returns a valid unique pointer. */
 void *wick_host_alloc(size_t nbytes);
 void wick_host_free(void *p, size_t nbytes);
+
+/* Zeroed bookkeeping objects (tensor and storage structs) from the same cache; not counted. */
+void *wick_small_alloc(size_t nbytes);
+void wick_small_free(void *p, size_t nbytes);
+/* Returns every cached block to the system (empty_cache). */
+void wick_host_cache_clear(void);
 
 /* Bytes held by live storages (all devices), and the peak since start. */
 int64_t wick_mem_live(void);

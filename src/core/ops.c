@@ -86,6 +86,15 @@ static wick_status operand(const char *op, const wick_tensor *t, wick_dtype dtyp
   return wick_to(t, dtype, dev, false, out);
 }
 
+/* Broadcasts t to shape; the common case of an equal shape costs only a retain. */
+static wick_status expand_to(const wick_tensor *t, int nd, const int64_t *shape, wick_tensor **out) {
+  if (t->ndim == nd && memcmp(t->sizes, shape, sizeof(int64_t) * (size_t)nd) == 0) {
+    *out = wick_tensor_retain((wick_tensor *)t);
+    return WICK_OK;
+  }
+  return wick_expand(t, nd, shape, out);
+}
+
 static wick_device common_device(const wick_tensor *a, const wick_tensor *b) {
   if (a->ndim == 0 && a->device.type == WICK_DEVICE_CPU) return b->device;
   return a->device;
@@ -112,7 +121,7 @@ wick_status wick_binary(wick_binop op, const wick_tensor *a, const wick_tensor *
   wick_tensor *ac = NULL, *bc = NULL, *ae = NULL, *be_ = NULL, *o = NULL;
   wick_status s;
   if ((s = operand(name, a, ct, dev, &ac)) || (s = operand(name, b, ct, dev, &bc))) goto done;
-  if ((s = wick_expand(ac, nd, shape, &ae)) || (s = wick_expand(bc, nd, shape, &be_))) goto done;
+  if ((s = expand_to(ac, nd, shape, &ae)) || (s = expand_to(bc, nd, shape, &be_))) goto done;
   if ((s = wick_tensor_new(is_comparison(op) ? WICK_DTYPE_BOOL : ct, dev, nd, shape, &o))) goto done;
   s = be->binary(op, o, ae, be_);
 done:
@@ -150,7 +159,7 @@ wick_status wick_binary_(wick_binop op, wick_tensor *a, const wick_tensor *b) {
   wick_tensor *bc = NULL, *bx = NULL;
   wick_status s;
   if ((s = operand(name, b, a->dtype, a->device, &bc))) goto done;
-  if ((s = wick_expand(bc, a->ndim, a->sizes, &bx))) {
+  if ((s = expand_to(bc, a->ndim, a->sizes, &bx))) {
     char b1[128], b2[128];
     s = wick_errorf(WICK_ERR_SHAPE, "%s_: output with shape %s doesn't match the broadcast shape of %s",
                     name, wick_shape_str(a->ndim, a->sizes, b1, sizeof b1),
@@ -244,7 +253,7 @@ done:
 
 wick_status wick_copy_(wick_tensor *dst, const wick_tensor *src) {
   wick_tensor *se;
-  WICK_TRY(wick_expand(src, dst->ndim, dst->sizes, &se));
+  WICK_TRY(expand_to(src, dst->ndim, dst->sizes, &se));
   /* a copy between devices is done by the non-CPU side */
   int dt = dst->device.type != WICK_DEVICE_CPU ? dst->device.type : src->device.type;
   const wick_backend *be;

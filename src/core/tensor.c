@@ -37,7 +37,7 @@ wick_status wick_device_parse(const char *s, wick_device *out) {
 }
 
 static wick_tensor *tensor_alloc(void) {
-  wick_tensor *t = calloc(1, sizeof *t);
+  wick_tensor *t = wick_small_alloc(sizeof *t);
   if (!t) return NULL;
   atomic_init(&t->refcount, 1);
   atomic_fetch_add(&wick_tensor_count_, 1);
@@ -53,7 +53,7 @@ static void storage_release(wick_storage *s) {
     const wick_backend *b = wick_backend_get(s->device.type);
     if (b) b->free(s->data, s->nbytes, s->device.index);
   }
-  free(s);
+  wick_small_free(s, sizeof *s);
 }
 
 static wick_status checked_numel(const char *op, int ndim, const int64_t *sizes, int64_t *out) {
@@ -92,12 +92,12 @@ wick_status wick_tensor_new(wick_dtype dtype, wick_device dev, int ndim, const i
   }
   WICK_TRY(b->check_device ? b->check_device(dev.index) : WICK_OK);
   size_t nbytes = (size_t)n * wick_dtype_size(dtype);
-  wick_storage *s = calloc(1, sizeof *s);
+  wick_storage *s = wick_small_alloc(sizeof *s);
   wick_tensor *t = tensor_alloc();
   void *data = (s && t) ? b->alloc(nbytes, dev.index) : NULL;
   if (!data) {
-    free(s);
-    if (t) { atomic_fetch_sub(&wick_tensor_count_, 1); free(t); }
+    wick_small_free(s, sizeof *s);
+    if (t) { atomic_fetch_sub(&wick_tensor_count_, 1); wick_small_free(t, sizeof *t); }
     char buf[128];
     return wick_errorf(WICK_ERR_OOM, "out of memory allocating %zu bytes for a %s tensor of shape %s",
                        nbytes, wick_dtype_name(dtype), wick_shape_str(ndim, sizes, buf, sizeof buf));
@@ -166,11 +166,11 @@ wick_status wick_tensor_from_blob(void *data, size_t nbytes, wick_dtype dtype, i
   if ((size_t)n * wick_dtype_size(dtype) > nbytes)
     return wick_errorf(WICK_ERR_SHAPE, "from_blob: %lld elements do not fit in %zu bytes",
                        (long long)n, nbytes);
-  wick_storage *s = calloc(1, sizeof *s);
+  wick_storage *s = wick_small_alloc(sizeof *s);
   wick_tensor *t = tensor_alloc();
   if (!s || !t) {
-    free(s);
-    if (t) { atomic_fetch_sub(&wick_tensor_count_, 1); free(t); }
+    wick_small_free(s, sizeof *s);
+    if (t) { atomic_fetch_sub(&wick_tensor_count_, 1); wick_small_free(t, sizeof *t); }
     return wick_errorf(WICK_ERR_OOM, "out of memory");
   }
   atomic_init(&s->refcount, 1);
@@ -200,7 +200,7 @@ void wick_tensor_release(wick_tensor *t) {
   if (t->autograd && wick_autograd_free_hook) wick_autograd_free_hook(t->autograd);
   storage_release(t->storage);
   atomic_fetch_sub(&wick_tensor_count_, 1);
-  free(t);
+  wick_small_free(t, sizeof *t);
 }
 
 int64_t wick_tensor_numel(const wick_tensor *t) {

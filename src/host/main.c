@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "host.h"
+#include "core/alloc.h"
 #include "lua/l_wick.h"
 
 static const char *progname = "wick";
@@ -169,6 +170,19 @@ static int run_cli(lua_State *L, char **argv, int argc, int first) {
   return ok;
 }
 
+/* With WICK_CHECK_LEAKS=1 (the test suite sets it), every tensor must be gone once the Lua
+ * state is closed: a survivor means a binding leaked a reference. */
+static int check_leaks(int ok) {
+  const char *flag = getenv("WICK_CHECK_LEAKS");
+  if (!flag || strcmp(flag, "1") != 0) return ok;
+  int64_t n = wick_tensor_live_count();
+  if (n != 0) {
+    fprintf(stderr, "wick: %lld tensor(s) still alive after the Lua state was closed (leak)\n", (long long)n);
+    return 0;
+  }
+  return ok;
+}
+
 int main(int argc, char **argv) {
   if (argv[0] && argv[0][0]) progname = "wick";
   int script = 0, interactive = 0, has_e = 0, i;
@@ -200,7 +214,7 @@ int main(int argc, char **argv) {
     create_arg(L, argv, argc, script);
     ok = run_cli(L, argv, argc, script);
     lua_close(L);
-    return ok ? 0 : 1;
+    return check_leaks(ok) ? 0 : 1;
   }
   if (ok) create_arg(L, argv, argc, script ? script : argc - 1 < 0 ? 0 : 0);
   for (i = 1; ok && i < argc && (!script || i < script); i++) {
@@ -212,5 +226,5 @@ int main(int argc, char **argv) {
   if (ok && script) ok = run_script(L, argv, argc, script);
   if (ok && (interactive || (!script && !has_e))) wick_repl(L);
   lua_close(L);
-  return ok ? 0 : 1;
+  return check_leaks(ok) ? 0 : 1;
 }

@@ -22,27 +22,45 @@ int l_raise_last(lua_State *L) {
   return lua_error(L);
 }
 
+/* The Tensor metatable is also kept under this registry key: looking it up by its name
+ * would intern the name string on every tensor created or checked. */
+static char tensor_mt_key;
+
+void l_register_tensor_mt(lua_State *L) {
+  luaL_getmetatable(L, L_TENSOR_MT);
+  lua_rawsetp(L, LUA_REGISTRYINDEX, &tensor_mt_key);
+}
+
 l_tensor_box *l_newbox(lua_State *L) {
-  l_tensor_box *box = lua_newuserdatauv(L, sizeof *box, 1);
+  l_tensor_box *box = lua_newuserdatauv(L, sizeof *box, 0);
   box->t = NULL;
-  luaL_setmetatable(L, L_TENSOR_MT);
+  lua_rawgetp(L, LUA_REGISTRYINDEX, &tensor_mt_key);
+  lua_setmetatable(L, -2);
   return box;
 }
 
 void l_pushtensor(lua_State *L, wick_tensor *t) {
-  l_tensor_box *box = lua_newuserdatauv(L, sizeof *box, 1);
-  box->t = t;
-  luaL_setmetatable(L, L_TENSOR_MT);
+  l_newbox(L)->t = t;
   l_gc_pace(L);
 }
 
+static l_tensor_box *testbox(lua_State *L, int idx) {
+  l_tensor_box *box = lua_touserdata(L, idx);
+  if (!box || !lua_getmetatable(L, idx)) return NULL;
+  lua_rawgetp(L, LUA_REGISTRYINDEX, &tensor_mt_key);
+  int same = lua_rawequal(L, -1, -2);
+  lua_pop(L, 2);
+  return same ? box : NULL;
+}
+
 wick_tensor *l_testtensor(lua_State *L, int idx) {
-  l_tensor_box *box = luaL_testudata(L, idx, L_TENSOR_MT);
+  l_tensor_box *box = testbox(L, idx);
   return box ? box->t : NULL;
 }
 
 wick_tensor *l_checktensor(lua_State *L, int idx) {
-  l_tensor_box *box = luaL_checkudata(L, idx, L_TENSOR_MT);
+  l_tensor_box *box = testbox(L, idx);
+  if (!box) luaL_typeerror(L, idx, L_TENSOR_MT);
   if (!box->t) l_errorf(L, "attempt to use a released tensor");
   return box->t;
 }
@@ -79,7 +97,7 @@ wick_tensor *l_checkoperand(lua_State *L, int idx, l_scalar *tmp) {
     default: {
       wick_tensor *t = l_testtensor(L, idx);
       if (!t) {
-        if (luaL_testudata(L, idx, L_TENSOR_MT)) l_errorf(L, "attempt to use a released tensor");
+        if (testbox(L, idx)) l_errorf(L, "attempt to use a released tensor");
         luaL_typeerror(L, idx, "Tensor or number");
       }
       return t;
@@ -109,7 +127,7 @@ int l_isoptions(lua_State *L, int idx) {
   if (lua_type(L, idx) != LUA_TTABLE) return 0;
   int isarr = lua_rawgeti(L, idx, 1) != LUA_TNIL;
   lua_pop(L, 1);
-  return !isarr && !luaL_testudata(L, idx, L_TENSOR_MT);
+  return !isarr;
 }
 
 static int edit_distance(const char *a, const char *b) {

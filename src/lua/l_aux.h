@@ -39,6 +39,8 @@ void l_pushtensor(lua_State *L, wick_tensor *t);
     return 1;                                              \
   } while (0)
 
+/* Called once the wick.Tensor metatable exists. */
+void l_register_tensor_mt(lua_State *L);
 wick_tensor *l_checktensor(lua_State *L, int idx);
 wick_tensor *l_testtensor(lua_State *L, int idx); /* NULL when not a (live) tensor */
 

@@ -8,7 +8,7 @@
 /* ---- lifetime ---- */
 
 static int l_tensor_gc(lua_State *L) {
-  l_tensor_box *box = luaL_checkudata(L, 1, L_TENSOR_MT);
+  l_tensor_box *box = luaL_checkudata(L, 1, L_TENSOR_MT); /* (also reached through __close) */
   wick_tensor_release(box->t);
   box->t = NULL;
   return 0;

@@ -2,6 +2,8 @@
 #include "l_wick.h"
 
 #include <cblas.h>
+#include <omp.h>
+#include <time.h>
 
 #include "cpu/iter.h"
 #include "l_aux.h"
@@ -32,10 +34,35 @@ static int l_build_info(lua_State *L) {
   return 1;
 }
 
+/* Seconds from a monotonic clock, like Python's time.perf_counter(). */
+static int l_perf_counter(lua_State *L) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  lua_pushnumber(L, (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9);
+  return 1;
+}
+
+static int l_set_num_threads(lua_State *L) {
+  lua_Integer n = luaL_checkinteger(L, 1);
+  if (n < 1) return l_errorf(L, "set_num_threads: expected a positive number of threads (got %lld)", (long long)n);
+  omp_set_num_threads((int)n);
+  openblas_set_num_threads((int)n);
+  return 0;
+}
+
+static int l_get_num_threads(lua_State *L) {
+  lua_pushinteger(L, wick_num_threads());
+  return 1;
+}
+
 void l_open_info(lua_State *L, int core, int methods) {
   (void)methods;
-  lua_pushcfunction(L, l_build_info);
-  lua_setfield(L, core, "build_info");
+  static const luaL_Reg fns[] = {
+    {"build_info", l_build_info}, {"perf_counter", l_perf_counter},
+    {"set_num_threads", l_set_num_threads}, {"get_num_threads", l_get_num_threads},
+    {NULL, NULL},
+  };
+  l_setfuncs(L, core, fns);
 }
 
 int luaopen_wick_core(lua_State *L) {
@@ -43,6 +70,7 @@ int luaopen_wick_core(lua_State *L) {
   int core = lua_gettop(L);
   luaL_newmetatable(L, L_TENSOR_MT);
   lua_pop(L, 1);
+  l_register_tensor_mt(L);
   lua_newtable(L);
   int methods = lua_gettop(L);
   lua_pushvalue(L, methods);
