@@ -16,7 +16,10 @@ for k, v in pairs(dtypes) do wick[k] = v end
 
 -- Submodules load on first use: wick.config, wick.nn, ...
 local lazy = {
-  config = "wick.config", recipe_runner = "wick.recipe", cli = "wick.cli", repl = "wick.repl",
+  data = "wick.data",
+  nn = "wick.nn", models = "wick.models", class = "wick.class",
+  optim = "wick.optim",
+  config = "wick.config", autograd = "wick.autograd", recipe_runner = "wick.recipe", recipe = "wick.recipe", cli = "wick.cli", repl = "wick.repl",
 }
 setmetatable(wick, {
   __index = function(t, k)

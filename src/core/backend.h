@@ -59,6 +59,9 @@ typedef struct wick_backend {
   wick_status (*binary)(wick_binop op, wick_tensor *out, const wick_tensor *a, const wick_tensor *b);
   /* out = op(a) with parameters p0, p1; out has a's dtype, or bool for the is* tests. */
   wick_status (*unary)(wick_unop op, wick_tensor *out, const wick_tensor *a, double p0, double p1);
+  /* gin = g * d op(a)/da, where y = op(a) (all one shape and dtype). */
+  wick_status (*unary_backward)(wick_unop op, wick_tensor *gin, const wick_tensor *g,
+                                const wick_tensor *a, const wick_tensor *y, double p0, double p1);
   /* out = cond ? a : b (cond bool; a, b, out one dtype). */
   wick_status (*where)(wick_tensor *out, const wick_tensor *cond, const wick_tensor *a,
                        const wick_tensor *b);
@@ -75,7 +78,8 @@ typedef struct wick_backend {
   wick_status (*scatter)(wick_tensor *dst, int dim, const wick_tensor *idx, const wick_tensor *src,
                          int reduce);
   /* Random fills from a CPU generator: kind 0 uniform [p0, p1), 1 normal (mean p0, std p1),
-   * 2 integers in [p0, p1), 3 bernoulli(p0). */
+   * 2 integers in [p0, p1), 3 bernoulli(p0), 4 exponential(rate p0) (WICK_RANDOM_* in rng.h).
+   * Core holds gen's lock around the call. */
   wick_status (*random)(wick_tensor *dst, wick_generator *gen, int kind, double p0, double p1);
   /* Prefix sum / product along dim. */
   wick_status (*cumulative)(wick_tensor *out, const wick_tensor *a, int dim, int prod);

@@ -219,6 +219,30 @@ wick_status wick_unary_(wick_unop op, wick_tensor *a, double p0, double p1) {
   return WICK_OK;
 }
 
+wick_status wick_unary_backward(wick_unop op, const wick_tensor *g, const wick_tensor *a,
+                                const wick_tensor *y, double p0, double p1, wick_tensor **out) {
+  const wick_backend *be;
+  WICK_TRY(need_backend(unop_names[op], a->device, &be));
+  NEED_SLOT(be, unary_backward, unop_names[op]);
+  wick_tensor *gc = NULL, *o = NULL;
+  wick_status s;
+  if ((s = operand(unop_names[op], g, a->dtype, a->device, &gc))) goto done;
+  if (!wick_shape_eq(gc, a)) {
+    char b1[128], b2[128];
+    s = wick_errorf(WICK_ERR_SHAPE, "%s backward: gradient shape %s does not match input shape %s",
+                    unop_names[op], wick_shape_str(gc->ndim, gc->sizes, b1, sizeof b1),
+                    wick_shape_str(a->ndim, a->sizes, b2, sizeof b2));
+    goto done;
+  }
+  if ((s = wick_tensor_new_like(a, &o))) goto done;
+  s = be->unary_backward(op, o, gc, a, y, p0, p1);
+done:
+  wick_tensor_release(gc);
+  if (s) wick_tensor_release(o);
+  else *out = o;
+  return s;
+}
+
 wick_status wick_where(const wick_tensor *cond, const wick_tensor *a, const wick_tensor *b,
                        wick_tensor **out) {
   if (cond->dtype != WICK_DTYPE_BOOL && cond->dtype != WICK_DTYPE_U8)

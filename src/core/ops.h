@@ -40,6 +40,9 @@ wick_status wick_binary(wick_binop op, const wick_tensor *a, const wick_tensor *
 wick_status wick_binary_(wick_binop op, wick_tensor *a, const wick_tensor *b);
 wick_status wick_unary(wick_unop op, const wick_tensor *a, double p0, double p1, wick_tensor **out);
 wick_status wick_unary_(wick_unop op, wick_tensor *a, double p0, double p1);
+/* The gradient of a unary op: g * op'(a), given a and y = op(a). */
+wick_status wick_unary_backward(wick_unop op, const wick_tensor *g, const wick_tensor *a,
+                                const wick_tensor *y, double p0, double p1, wick_tensor **out);
 wick_status wick_where(const wick_tensor *cond, const wick_tensor *a, const wick_tensor *b,
                        wick_tensor **out);
 /* dst[...] = src, with src broadcast to dst and converted to dst's dtype. */
@@ -74,8 +77,32 @@ wick_status wick_reduce_with_indices(wick_redop op, const wick_tensor *a, int64_
 wick_status wick_cumsum(const wick_tensor *a, int64_t dim, wick_tensor **out);
 wick_status wick_cumprod(const wick_tensor *a, int64_t dim, wick_tensor **out);
 wick_status wick_softmax(const wick_tensor *a, int64_t dim, bool log, wick_tensor **out);
+/* "No dtype given" for the *_ex forms below: the op's default result dtype. */
+#define WICK_DTYPE_NONE WICK_DTYPE_COUNT
+/* The general reduction: `name` is the op named in errors (NULL: "sum", "prod", "amax", ...),
+ * dtype is PyTorch's dtype= for sum/prod (a is converted to it first; the result has it). */
+wick_status wick_reduce_ex(const char *name, wick_redop op, const wick_tensor *a, int ndims,
+                           const int64_t *dims, bool keepdim, wick_dtype dtype, wick_tensor **out);
+/* mean with dtype= (which must be a float dtype; it also allows integer inputs). */
+wick_status wick_mean_ex(const wick_tensor *a, int ndims, const int64_t *dims, bool keepdim,
+                         wick_dtype dtype, wick_tensor **out);
+/* cumsum (prod false) / cumprod with dtype= (integer inputs default to i64). */
+wick_status wick_cumulative(const wick_tensor *a, int64_t dim, bool prod, wick_dtype dtype,
+                            wick_tensor **out);
+/* log(sum(exp(a))) over dims, stable; integer inputs give f32. */
+wick_status wick_logsumexp(const wick_tensor *a, int ndims, const int64_t *dims, bool keepdim,
+                           wick_tensor **out);
+/* p-norm over dims: p = 2, 1, INFINITY (max |x|), -INFINITY (min |x|), 0 (non-zero count), any p. */
+wick_status wick_norm(const wick_tensor *a, double p, int ndims, const int64_t *dims, bool keepdim,
+                      wick_tensor **out);
+/* Number of non-zero elements over dims (i64). */
+wick_status wick_count_nonzero(const wick_tensor *a, int ndims, const int64_t *dims,
+                               wick_tensor **out);
 
-/* ---- indexing and joining (index.c) ---- */
+/* ---- indexing and joining (index.c; cat/stack in join.c; t[...] in subscript.c) ----
+ * Index tensors are i64 (index_select and index_fill_/copy_/add_ also take i32); every index
+ * is range-checked before memory is touched; negative indices are errors here, as in
+ * PyTorch (only wick_index wraps them). */
 wick_status wick_index_select(const wick_tensor *a, int64_t dim, const wick_tensor *idx,
                               wick_tensor **out);
 wick_status wick_gather(const wick_tensor *a, int64_t dim, const wick_tensor *idx, wick_tensor **out);
@@ -90,7 +117,35 @@ wick_status wick_masked_fill_(wick_tensor *a, const wick_tensor *mask, const wic
 /* Elements of a where mask is true, as a 1-d tensor. */
 wick_status wick_masked_select(const wick_tensor *a, const wick_tensor *mask, wick_tensor **out);
 wick_status wick_nonzero(const wick_tensor *a, wick_tensor **out);
+/* a[..., idx[i], ...] = value (0-d) / src[..., i, ...] along dim; idx 0-d or 1-d. src has a's
+ * shape except numel(idx) at dim. Duplicate indices: the last write wins (copy), all add. */
+wick_status wick_index_fill_(wick_tensor *a, int64_t dim, const wick_tensor *idx,
+                             const wick_tensor *value);
+wick_status wick_index_copy_(wick_tensor *a, int64_t dim, const wick_tensor *idx,
+                             const wick_tensor *src);
+wick_status wick_index_add_(wick_tensor *a, int64_t dim, const wick_tensor *idx,
+                            const wick_tensor *src, double alpha);
 wick_status wick_cat(int n, const wick_tensor *const *ts, int64_t dim, wick_tensor **out);
 wick_status wick_stack(int n, const wick_tensor *const *ts, int64_t dim, wick_tensor **out);
+
+/* t[items...] as in PyTorch: ints select, slices narrow, NEWAXIS unsqueezes, ELLIPSIS spans
+ * the dims not indexed, tensors (i64/i32, negative wrapped; bool masks) index by advanced
+ * indexing. The result is a view unless a tensor item is present. */
+typedef enum {
+  WICK_INDEX_INT,      /* start = the index */
+  WICK_INDEX_SLICE,    /* start, stop, step (clamped like Python; step > 0) */
+  WICK_INDEX_ELLIPSIS,
+  WICK_INDEX_NEWAXIS,
+  WICK_INDEX_TENSOR,   /* tensor (borrowed) */
+} wick_index_kind;
+typedef struct {
+  wick_index_kind kind;
+  int64_t start, stop, step;
+  const wick_tensor *tensor;
+} wick_index_item;
+wick_status wick_index(const wick_tensor *t, int n, const wick_index_item *items, wick_tensor **out);
+/* t[items...] = value (broadcast to the indexed shape, converted to t's dtype). */
+wick_status wick_index_put_(wick_tensor *t, int n, const wick_index_item *items,
+                            const wick_tensor *value);
 
 #endif

@@ -9,7 +9,8 @@
 int wick_host_docall(lua_State *L, int narg, int nres);
 /* Prints the error message on top of the stack to stderr and pops it. */
 void wick_host_report(lua_State *L, int status);
-/* The interactive loop (libedit on a terminal, plain lines otherwise). */
-void wick_repl(lua_State *L);
+/* The interactive loop (libedit on a terminal, plain lines otherwise). Returns how many
+ * statements failed: piped input that hit errors makes wick exit non-zero. */
+int wick_repl(lua_State *L);
 
 #endif

@@ -224,7 +224,10 @@ int main(int argc, char **argv) {
     }
   }
   if (ok && script) ok = run_script(L, argv, argc, script);
-  if (ok && (interactive || (!script && !has_e))) wick_repl(L);
+  if (ok && (interactive || (!script && !has_e))) {
+    int failures = wick_repl(L);
+    if (failures && !isatty(STDIN_FILENO)) ok = 0;
+  }
   lua_close(L);
   return check_leaks(ok) ? 0 : 1;
 }

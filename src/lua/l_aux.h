@@ -81,8 +81,16 @@ void l_open_math(lua_State *L, int core, int methods);
 void l_open_reduce(lua_State *L, int core, int methods);
 void l_open_index(lua_State *L, int core, int methods);
 void l_open_random(lua_State *L, int core, int methods);
+/* A wick.Generator argument (l_random.c); l_optgenerator reads opts.generator, NULL if absent. */
+wick_generator *l_checkgenerator(lua_State *L, int idx);
+wick_generator *l_optgenerator(lua_State *L, int opts);
 void l_open_config(lua_State *L, int core, int methods);
 void l_open_info(lua_State *L, int core, int methods);
+void l_open_autograd(lua_State *L, int core, int methods);
+void l_open_nn(lua_State *L, int core, int methods);
+void l_open_optim(lua_State *L, int core, int methods);
+void l_open_data(lua_State *L, int core, int methods);
+void l_open_io(lua_State *L, int core, int methods);
 
 /* Registers fns into the table at absolute index t. */
 void l_setfuncs(lua_State *L, int t, const luaL_Reg *fns);

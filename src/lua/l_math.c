@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "autograd/autograd.h"
 #include "l_aux.h"
 
 static const char *const add_opts[] = {"alpha", NULL};
@@ -16,7 +17,7 @@ static wick_tensor *scaled_operand(lua_State *L, int op, int idx, int opts, l_sc
   l_scalar alpha;
   wick_tensor *a = l_checkoperand(L, lua_gettop(L), &alpha);
   l_tensor_box *box = l_newbox(L); /* keeps the scaled operand alive until we return */
-  if (wick_binary(WICK_BIN_MUL, b, a, &box->t) != WICK_OK) l_raise_last(L);
+  if (wick_ag_binary(WICK_BIN_MUL, b, a, &box->t) != WICK_OK) l_raise_last(L);
   return box->t;
 }
 
@@ -25,7 +26,7 @@ static int l_binary(lua_State *L) {
   l_scalar ta, tb;
   wick_tensor *a = l_checkoperand(L, 1, &ta);
   wick_tensor *b = scaled_operand(L, op, 2, 3, &tb);
-  L_PUSH_NEW(L, o, wick_binary(op, a, b, &o));
+  L_PUSH_NEW(L, o, wick_ag_binary(op, a, b, &o));
 }
 
 static int l_binary_(lua_State *L) {
@@ -33,7 +34,7 @@ static int l_binary_(lua_State *L) {
   wick_tensor *a = l_checktensor(L, 1);
   l_scalar tb;
   wick_tensor *b = scaled_operand(L, op, 2, 3, &tb);
-  L_TRY(L, wick_binary_(op, a, b));
+  L_TRY(L, wick_ag_binary_(op, a, b));
   lua_settop(L, 1);
   return 1;
 }
@@ -41,19 +42,19 @@ static int l_binary_(lua_State *L) {
 /* Operators: Lua passes (a, b) with either side possibly a number. */
 static int l_unm(lua_State *L) {
   wick_tensor *a = l_checktensor(L, 1);
-  L_PUSH_NEW(L, o, wick_unary(WICK_UN_NEG, a, 0, 0, &o));
+  L_PUSH_NEW(L, o, wick_ag_unary(WICK_UN_NEG, a, 0, 0, &o));
 }
 
 static int l_unary(lua_State *L) {
   int op = (int)lua_tointeger(L, lua_upvalueindex(1));
   wick_tensor *a = l_checktensor(L, 1);
-  L_PUSH_NEW(L, o, wick_unary(op, a, 0, 0, &o));
+  L_PUSH_NEW(L, o, wick_ag_unary(op, a, 0, 0, &o));
 }
 
 static int l_unary_(lua_State *L) {
   int op = (int)lua_tointeger(L, lua_upvalueindex(1));
   wick_tensor *a = l_checktensor(L, 1);
-  L_TRY(L, wick_unary_(op, a, 0, 0));
+  L_TRY(L, wick_ag_unary_(op, a, 0, 0));
   lua_settop(L, 1);
   return 1;
 }
@@ -76,14 +77,14 @@ static int l_clamp(lua_State *L) {
   wick_tensor *a = l_checktensor(L, 1);
   double lo, hi;
   clamp_args(L, &lo, &hi);
-  L_PUSH_NEW(L, o, wick_unary(WICK_UN_CLAMP, a, lo, hi, &o));
+  L_PUSH_NEW(L, o, wick_ag_unary(WICK_UN_CLAMP, a, lo, hi, &o));
 }
 
 static int l_clamp_(lua_State *L) {
   wick_tensor *a = l_checktensor(L, 1);
   double lo, hi;
   clamp_args(L, &lo, &hi);
-  L_TRY(L, wick_unary_(WICK_UN_CLAMP, a, lo, hi));
+  L_TRY(L, wick_ag_unary_(WICK_UN_CLAMP, a, lo, hi));
   lua_settop(L, 1);
   return 1;
 }
@@ -101,19 +102,19 @@ static double param(lua_State *L, int idx, const char *op, const char *key, doub
 static int l_leaky_relu(lua_State *L) {
   wick_tensor *a = l_checktensor(L, 1);
   double s = param(L, 2, "leaky_relu", "negative_slope", 0.01);
-  L_PUSH_NEW(L, o, wick_unary(WICK_UN_LEAKY_RELU, a, s, 0, &o));
+  L_PUSH_NEW(L, o, wick_ag_unary(WICK_UN_LEAKY_RELU, a, s, 0, &o));
 }
 
 static int l_elu(lua_State *L) {
   wick_tensor *a = l_checktensor(L, 1);
   double al = param(L, 2, "elu", "alpha", 1.0);
-  L_PUSH_NEW(L, o, wick_unary(WICK_UN_ELU, a, al, 0, &o));
+  L_PUSH_NEW(L, o, wick_ag_unary(WICK_UN_ELU, a, al, 0, &o));
 }
 
 static int l_hardtanh(lua_State *L) {
   wick_tensor *a = l_checktensor(L, 1);
   double lo = luaL_optnumber(L, 2, -1), hi = luaL_optnumber(L, 3, 1);
-  L_PUSH_NEW(L, o, wick_unary(WICK_UN_HARDTANH, a, lo, hi, &o));
+  L_PUSH_NEW(L, o, wick_ag_unary(WICK_UN_HARDTANH, a, lo, hi, &o));
 }
 
 static int l_gelu(lua_State *L) {
@@ -127,7 +128,7 @@ static int l_gelu(lua_State *L) {
     else if (strcmp(ap, "none") != 0)
       return l_errorf(L, "gelu: approximate must be 'none' or 'tanh' (got '%s')", ap);
   }
-  L_PUSH_NEW(L, o, wick_unary(op, a, 0, 0, &o));
+  L_PUSH_NEW(L, o, wick_ag_unary(op, a, 0, 0, &o));
 }
 
 static int l_where(lua_State *L) {
@@ -135,7 +136,7 @@ static int l_where(lua_State *L) {
   wick_tensor *c = l_checktensor(L, 1);
   l_scalar ta, tb;
   wick_tensor *a = l_checkoperand(L, 2, &ta), *b = l_checkoperand(L, 3, &tb);
-  L_PUSH_NEW(L, o, wick_where(c, a, b, &o));
+  L_PUSH_NEW(L, o, wick_ag_where(c, a, b, &o));
 }
 
 static int l_where_method(lua_State *L) {
@@ -143,29 +144,35 @@ static int l_where_method(lua_State *L) {
   wick_tensor *x = l_checktensor(L, 1), *c = l_checktensor(L, 2);
   l_scalar tb;
   wick_tensor *y = l_checkoperand(L, 3, &tb);
-  L_PUSH_NEW(L, o, wick_where(c, x, y, &o));
+  L_PUSH_NEW(L, o, wick_ag_where(c, x, y, &o));
 }
 
 static int l_matmul(lua_State *L) {
   wick_tensor *a = l_checktensor(L, 1), *b = l_checktensor(L, 2);
-  L_PUSH_NEW(L, o, wick_matmul(a, b, &o));
+  L_PUSH_NEW(L, o, wick_ag_matmul(a, b, &o));
 }
 
 static int l_mm(lua_State *L) {
   wick_tensor *a = l_checktensor(L, 1), *b = l_checktensor(L, 2);
-  L_PUSH_NEW(L, o, wick_mm(a, b, &o));
+  if (a->ndim != 2 || b->ndim != 2)
+    return l_errorf(L, "mm: expected 2-D tensors, got %d-D and %d-D", a->ndim, b->ndim);
+  L_PUSH_NEW(L, o, wick_ag_matmul(a, b, &o));
 }
 
 static int l_bmm(lua_State *L) {
   wick_tensor *a = l_checktensor(L, 1), *b = l_checktensor(L, 2);
-  L_PUSH_NEW(L, o, wick_bmm(a, b, &o));
+  if (a->ndim != 3 || b->ndim != 3)
+    return l_errorf(L, "bmm: expected 3-D tensors, got %d-D and %d-D", a->ndim, b->ndim);
+  if (a->sizes[0] != b->sizes[0])
+    return l_errorf(L, "bmm: batch sizes differ (%lld != %lld)", (long long)a->sizes[0], (long long)b->sizes[0]);
+  L_PUSH_NEW(L, o, wick_ag_matmul(a, b, &o));
 }
 
 static int l_dot(lua_State *L) {
   wick_tensor *a = l_checktensor(L, 1), *b = l_checktensor(L, 2);
   if (a->ndim != 1 || b->ndim != 1)
     return l_errorf(L, "dot: 1D tensors expected, but got %dD and %dD tensors", a->ndim, b->ndim);
-  L_PUSH_NEW(L, o, wick_matmul(a, b, &o));
+  L_PUSH_NEW(L, o, wick_ag_matmul(a, b, &o));
 }
 
 static const struct { const char *name; int op; } binops[] = {

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "core/alloc.h"
+#include "autograd/autograd.h"
 #include "l_aux.h"
 
 /* ---- lifetime ---- */
@@ -17,6 +18,12 @@ static int l_tensor_gc(lua_State *L) {
 /* ---- construction ---- */
 
 static const char *const create_opts[] = {"dtype", "device", "requires_grad", "pin_memory", NULL};
+
+/* The requires_grad creation option. */
+static void apply_requires_grad(lua_State *L, int opts, wick_tensor *t) {
+  if (opts > 0 && l_optbool(L, opts, "requires_grad", 0) && wick_set_requires_grad(t, true) != WICK_OK)
+    l_raise_last(L);
+}
 
 /* Splits args [first, top] into sizes and a trailing options table; returns opts index or 0. */
 static int sizes_and_opts(lua_State *L, int first, const char *op, int64_t *sizes, int *ndim) {
@@ -39,6 +46,7 @@ static int fill_new(lua_State *L, const char *op, double v, int has_value) {
   l_tensor_box *box = l_newbox(L);
   L_TRY(L, wick_tensor_new(dt, dev, nd, sizes, &box->t));
   if (has_value) L_TRY(L, wick_fill_(box->t, v, (int64_t)v));
+  apply_requires_grad(L, opts, box->t);
   l_gc_pace(L);
   return 1;
 }
@@ -63,6 +71,7 @@ static int l_full(lua_State *L) {
   l_tensor_box *box = l_newbox(L);
   L_TRY(L, wick_tensor_new(dt, dev, nd, sizes, &box->t));
   L_TRY(L, wick_fill_(box->t, v, iv));
+  apply_requires_grad(L, 3, box->t);
   l_gc_pace(L);
   return 1;
 }
@@ -78,6 +87,7 @@ static int like(lua_State *L, const char *op, int kind) {
   l_tensor_box *box = l_newbox(L);
   L_TRY(L, wick_tensor_new(dt, dev, t->ndim, t->sizes, &box->t));
   if (kind >= 0) L_TRY(L, wick_fill_(box->t, v, iv));
+  apply_requires_grad(L, opts, box->t);
   l_gc_pace(L);
   return 1;
 }
@@ -142,7 +152,10 @@ static int l_tensor_new(lua_State *L) {
   wick_tensor *src = l_testtensor(L, 1);
   if (src) {
     wick_dtype dt = l_optdtype(L, 2, "dtype", src->dtype);
-    L_PUSH_NEW(L, o, wick_to(src, dt, dev, true, &o));
+    l_tensor_box *box = l_newbox(L);
+    L_TRY(L, wick_to(src, dt, dev, true, &box->t));
+    apply_requires_grad(L, 2, box->t);
+    return 1;
   }
   int t = lua_type(L, 1);
   if (t != LUA_TTABLE && t != LUA_TNUMBER && t != LUA_TBOOLEAN)
@@ -162,6 +175,7 @@ static int l_tensor_new(lua_State *L) {
     L_TRY(L, wick_to(cpu, dt, dev, false, &box->t));
     wick_tensor_release(cpu);
   }
+  apply_requires_grad(L, 2, box->t);
   l_gc_pace(L);
   return 1;
 }
@@ -265,7 +279,7 @@ static int property(lua_State *L, wick_tensor *t, const char *k) {
       if (!k[1]) {
         int64_t dims[WICK_MAX_DIMS];
         for (int i = 0; i < t->ndim; i++) dims[i] = t->ndim - 1 - i;
-        L_PUSH_NEW(L, o, wick_permute(t, t->ndim, dims, &o));
+        L_PUSH_NEW(L, o, wick_ag_view(WICK_VIEW_PERMUTE, t, t->ndim, dims, &o));
       }
       break;
   }
@@ -290,7 +304,10 @@ static int l_tensor_index(lua_State *L) {
   }
   int isint;
   lua_Integer i = lua_tointegerx(L, 2, &isint);
-  if (isint) L_PUSH_NEW(L, o, wick_select(t, 0, i, &o));
+  if (isint) {
+    int64_t p[2] = {0, i};
+    L_PUSH_NEW(L, o, wick_ag_view(WICK_VIEW_SELECT, t, 2, p, &o));
+  }
   return l_errorf(L, "Tensor: invalid index of type %s", luaL_typename(L, 2));
 }
 
@@ -311,6 +328,7 @@ static int l_tensor_newindex(lua_State *L) {
     }
     return l_errorf(L, "Tensor: invalid index of type %s", luaL_typename(L, 2));
   }
+  L_TRY(L, wick_ag_check_inplace("setitem", t));
   wick_tensor *row;
   L_TRY(L, wick_select(t, 0, i, &row));
   l_pushtensor(L, row); /* owned by Lua from here */
@@ -359,103 +377,111 @@ static int l_is_floating_point(lua_State *L) { lua_pushboolean(L, wick_dtype_is_
 static int l_view(lua_State *L) {
   wick_tensor *t = l_checktensor(L, 1);
   wick_tensor *other = lua_gettop(L) == 2 ? l_testtensor(L, 2) : NULL;
-  if (other) L_PUSH_NEW(L, o, wick_view(t, other->ndim, other->sizes, &o));
+  if (other) L_PUSH_NEW(L, o, wick_ag_view(WICK_VIEW_VIEW, t, other->ndim, other->sizes, &o));
   int64_t sizes[WICK_MAX_DIMS];
   int n = l_checksizes(L, 2, lua_gettop(L), "view", sizes);
-  L_PUSH_NEW(L, o, wick_view(t, n, sizes, &o));
+  L_PUSH_NEW(L, o, wick_ag_view(WICK_VIEW_VIEW, t, n, sizes, &o));
 }
 
 static int l_reshape(lua_State *L) {
   wick_tensor *t = l_checktensor(L, 1);
   wick_tensor *other = lua_gettop(L) == 2 ? l_testtensor(L, 2) : NULL;
-  if (other) L_PUSH_NEW(L, o, wick_reshape(t, other->ndim, other->sizes, &o));
+  if (other) L_PUSH_NEW(L, o, wick_ag_view(WICK_VIEW_RESHAPE, t, other->ndim, other->sizes, &o));
   int64_t sizes[WICK_MAX_DIMS];
   int n = l_checksizes(L, 2, lua_gettop(L), "reshape", sizes);
-  L_PUSH_NEW(L, o, wick_reshape(t, n, sizes, &o));
+  L_PUSH_NEW(L, o, wick_ag_view(WICK_VIEW_RESHAPE, t, n, sizes, &o));
 }
 
 static int l_permute(lua_State *L) {
   wick_tensor *t = l_checktensor(L, 1);
   int64_t dims[WICK_MAX_DIMS];
   int n = l_checksizes(L, 2, lua_gettop(L), "permute", dims);
-  L_PUSH_NEW(L, o, wick_permute(t, n, dims, &o));
+  L_PUSH_NEW(L, o, wick_ag_view(WICK_VIEW_PERMUTE, t, n, dims, &o));
 }
 
 static int l_transpose(lua_State *L) {
   wick_tensor *t = l_checktensor(L, 1);
   lua_Integer a = luaL_checkinteger(L, 2), b = luaL_checkinteger(L, 3);
-  L_PUSH_NEW(L, o, wick_transpose(t, a, b, &o));
+  int64_t p[2] = {a, b};
+  L_PUSH_NEW(L, o, wick_ag_view(WICK_VIEW_TRANSPOSE, t, 2, p, &o));
 }
 
 static int l_t(lua_State *L) {
   wick_tensor *t = l_checktensor(L, 1);
   if (t->ndim > 2) return l_errorf(L, "t: expects a tensor with <= 2 dimensions, but self is %dD", t->ndim);
-  if (t->ndim < 2) L_PUSH_NEW(L, o, wick_tensor_as_strided(t, t->ndim, t->sizes, t->strides, t->offset, &o));
-  L_PUSH_NEW(L, o, wick_transpose(t, 0, 1, &o));
+  if (t->ndim < 2) L_PUSH_NEW(L, o, wick_ag_view(WICK_VIEW_ALIAS, t, 0, NULL, &o));
+  int64_t p[2] = {0, 1};
+  L_PUSH_NEW(L, o, wick_ag_view(WICK_VIEW_TRANSPOSE, t, 2, p, &o));
 }
 
 static int l_unsqueeze(lua_State *L) {
   wick_tensor *t = l_checktensor(L, 1);
-  L_PUSH_NEW(L, o, wick_unsqueeze(t, luaL_checkinteger(L, 2), &o));
+  int64_t d = luaL_checkinteger(L, 2);
+  L_PUSH_NEW(L, o, wick_ag_view(WICK_VIEW_UNSQUEEZE, t, 1, &d, &o));
 }
 
 static int l_squeeze(lua_State *L) {
   wick_tensor *t = l_checktensor(L, 1);
   int all = lua_isnoneornil(L, 2);
-  L_PUSH_NEW(L, o, wick_squeeze(t, all, all ? 0 : luaL_checkinteger(L, 2), &o));
+  int64_t p[2] = {all, all ? 0 : luaL_checkinteger(L, 2)};
+  L_PUSH_NEW(L, o, wick_ag_view(WICK_VIEW_SQUEEZE, t, 2, p, &o));
 }
 
 static int l_expand(lua_State *L) {
   wick_tensor *t = l_checktensor(L, 1);
   int64_t sizes[WICK_MAX_DIMS];
   int n = l_checksizes(L, 2, lua_gettop(L), "expand", sizes);
-  L_PUSH_NEW(L, o, wick_expand(t, n, sizes, &o));
+  L_PUSH_NEW(L, o, wick_ag_view(WICK_VIEW_EXPAND, t, n, sizes, &o));
 }
 
 static int l_expand_as(lua_State *L) {
   wick_tensor *t = l_checktensor(L, 1), *other = l_checktensor(L, 2);
-  L_PUSH_NEW(L, o, wick_expand(t, other->ndim, other->sizes, &o));
+  L_PUSH_NEW(L, o, wick_ag_view(WICK_VIEW_EXPAND, t, other->ndim, other->sizes, &o));
 }
 
 static int l_flatten(lua_State *L) {
   wick_tensor *t = l_checktensor(L, 1);
   lua_Integer s = luaL_optinteger(L, 2, 0), e = luaL_optinteger(L, 3, -1);
-  L_PUSH_NEW(L, o, wick_flatten(t, s, e, &o));
+  int64_t p[2] = {s, e};
+  L_PUSH_NEW(L, o, wick_ag_view(WICK_VIEW_FLATTEN, t, 2, p, &o));
 }
 
 static int l_narrow(lua_State *L) {
   wick_tensor *t = l_checktensor(L, 1);
   lua_Integer d = luaL_checkinteger(L, 2), s = luaL_checkinteger(L, 3), n = luaL_checkinteger(L, 4);
-  L_PUSH_NEW(L, o, wick_narrow(t, d, s, n, &o));
+  int64_t p[3] = {d, s, n};
+  L_PUSH_NEW(L, o, wick_ag_view(WICK_VIEW_NARROW, t, 3, p, &o));
 }
 
 static int l_slice(lua_State *L) {
   wick_tensor *t = l_checktensor(L, 1);
   lua_Integer d = luaL_checkinteger(L, 2), s = luaL_optinteger(L, 3, 0);
   lua_Integer e = luaL_optinteger(L, 4, INT64_MAX), st = luaL_optinteger(L, 5, 1);
-  L_PUSH_NEW(L, o, wick_slice(t, d, s, e, st, &o));
+  int64_t p[4] = {d, s, e, st};
+  L_PUSH_NEW(L, o, wick_ag_view(WICK_VIEW_SLICE, t, 4, p, &o));
 }
 
 static int l_select(lua_State *L) {
   wick_tensor *t = l_checktensor(L, 1);
   lua_Integer d = luaL_checkinteger(L, 2), i = luaL_checkinteger(L, 3);
-  L_PUSH_NEW(L, o, wick_select(t, d, i, &o));
+  int64_t p[2] = {d, i};
+  L_PUSH_NEW(L, o, wick_ag_view(WICK_VIEW_SELECT, t, 2, p, &o));
 }
 
 static int l_diagonal(lua_State *L) {
   wick_tensor *t = l_checktensor(L, 1);
-  L_PUSH_NEW(L, o, wick_diagonal(t, &o));
+  L_PUSH_NEW(L, o, wick_ag_view(WICK_VIEW_DIAGONAL, t, 0, NULL, &o));
 }
 
 static int l_contiguous(lua_State *L) {
   wick_tensor *t = l_checktensor(L, 1);
   if (wick_tensor_is_contiguous(t)) { lua_settop(L, 1); return 1; }
-  L_PUSH_NEW(L, o, wick_clone(t, &o));
+  L_PUSH_NEW(L, o, wick_ag_clone(t, &o));
 }
 
 static int l_clone(lua_State *L) {
   wick_tensor *t = l_checktensor(L, 1);
-  L_PUSH_NEW(L, o, wick_clone(t, &o));
+  L_PUSH_NEW(L, o, wick_ag_clone(t, &o));
 }
 
 static int l_detach(lua_State *L) {
@@ -491,13 +517,13 @@ static int l_to(lua_State *L) {
     return l_errorf(L, "to: expected a dtype, a device, a tensor or an options table");
   }
   if (!copy && dt == t->dtype && wick_device_eq(dev, t->device)) { lua_settop(L, 1); return 1; }
-  L_PUSH_NEW(L, o, wick_to(t, dt, dev, copy, &o));
+  L_PUSH_NEW(L, o, wick_ag_to(t, dt, dev, copy, &o));
 }
 
 static int convert(lua_State *L, wick_dtype dt) {
   wick_tensor *t = l_checktensor(L, 1);
   if (t->dtype == dt) { lua_settop(L, 1); return 1; }
-  L_PUSH_NEW(L, o, wick_to(t, dt, t->device, false, &o));
+  L_PUSH_NEW(L, o, wick_ag_to(t, dt, t->device, false, &o));
 }
 static int l_float(lua_State *L) { return convert(L, WICK_DTYPE_F32); }
 static int l_double(lua_State *L) { return convert(L, WICK_DTYPE_F64); }
@@ -511,13 +537,13 @@ static int l_bool(lua_State *L) { return convert(L, WICK_DTYPE_BOOL); }
 static int l_cpu(lua_State *L) {
   wick_tensor *t = l_checktensor(L, 1);
   if (t->device.type == WICK_DEVICE_CPU) { lua_settop(L, 1); return 1; }
-  L_PUSH_NEW(L, o, wick_to(t, t->dtype, wick_cpu(), false, &o));
+  L_PUSH_NEW(L, o, wick_ag_to(t, t->dtype, wick_cpu(), false, &o));
 }
 
 static int l_cuda(lua_State *L) {
   wick_tensor *t = l_checktensor(L, 1);
   wick_device d = {WICK_DEVICE_CUDA, (int16_t)luaL_optinteger(L, 2, 0)};
-  L_PUSH_NEW(L, o, wick_to(t, t->dtype, d, false, &o));
+  L_PUSH_NEW(L, o, wick_ag_to(t, t->dtype, d, false, &o));
 }
 
 static void push_element(lua_State *L, const void *p, wick_dtype dt) {
@@ -561,6 +587,7 @@ static int l_tolist(lua_State *L) {
 
 static int l_copy_(lua_State *L) {
   wick_tensor *t = l_checktensor(L, 1);
+  L_TRY(L, wick_ag_check_inplace("copy_", t));
   l_scalar tmp;
   wick_tensor *src = l_checkoperand(L, 2, &tmp);
   L_TRY(L, wick_copy_(t, src));
@@ -570,6 +597,7 @@ static int l_copy_(lua_State *L) {
 
 static int l_fill_(lua_State *L) {
   wick_tensor *t = l_checktensor(L, 1);
+  L_TRY(L, wick_ag_check_inplace("fill_", t));
   if (lua_isboolean(L, 2)) {
     L_TRY(L, wick_fill_(t, lua_toboolean(L, 2), lua_toboolean(L, 2)));
   } else {
@@ -589,6 +617,7 @@ static int l_fill_(lua_State *L) {
 
 static int l_zero_(lua_State *L) {
   wick_tensor *t = l_checktensor(L, 1);
+  L_TRY(L, wick_ag_check_inplace("zero_", t));
   L_TRY(L, wick_fill_(t, 0, 0));
   lua_settop(L, 1);
   return 1;

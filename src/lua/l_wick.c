@@ -82,6 +82,11 @@ int luaopen_wick_core(lua_State *L) {
   l_open_random(L, core, methods);
   l_open_config(L, core, methods);
   l_open_info(L, core, methods);
+  l_open_autograd(L, core, methods);
+  l_open_nn(L, core, methods);
+  l_open_optim(L, core, methods);
+  l_open_data(L, core, methods);
+  l_open_io(L, core, methods);
   lua_settop(L, core);
   return 1;
 }

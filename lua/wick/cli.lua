@@ -1,0 +1,235 @@
+-- The `wick run`, `wick info` and `wick runs` commands: src/host/main.c calls
+-- cli.main(command, args...). Returns 0 on success, 1 after printing a usage or config error;
+-- errors raised by a recipe's main (or a plain script) propagate, and the host prints them with
+-- a traceback and exits non-zero.
+local wick = require("wick")
+local config = require("wick.config")
+local recipe = require("wick.recipe")
+
+local cli = {}
+
+cli.RUN_USAGE = [[
+usage: wick run [options] RECIPE [--config FILE.yaml]... [key.sub=value]...
+
+Runs RECIPE, a Lua file that returns wick.recipe{config = ..., main = function(cfg) ... end},
+with its config resolved from the recipe's defaults, then each --config file in order (maps
+merge, lists are replaced), then the key=value overrides, whose values are typed as YAML
+(lr=0.1, epochs=3, name=abc, flag=true, sizes=[64,32]). A file that returns anything else runs
+as a plain script, with `arg` holding the arguments after it.
+
+options:
+  -n, --nproc-per-node N   processes on this node (1: distributed runs come later)
+  --nnodes N               number of nodes (1)
+  --node-rank R            rank of this node
+  --master-addr HOST       rendezvous host
+  --master-port PORT       rendezvous port
+  -h, --help               print this help
+
+recipe arguments:
+  --config FILE.yaml       merge FILE over the defaults (repeatable)
+  --help                   print the recipe's default config
+  key.sub=value            override one key
+]]
+
+local function fail(cmd, msg)
+  io.stderr:write(cmd, ": ", msg, "\n")
+  io.stderr:flush()
+  return 1
+end
+
+-- ---- wick run: launcher options ----
+
+local launcher_options = {
+  ["-n"] = "nproc", ["--nproc-per-node"] = "nproc", ["--nnodes"] = "nnodes",
+  ["--node-rank"] = "node_rank", ["--master-addr"] = "master_addr", ["--master-port"] = "master_port",
+}
+local integer_options = { nproc = 1, nnodes = 1, node_rank = 0, master_port = 1 } -- minimum values
+
+local function option_names()
+  local names = { "-h", "--help" }
+  for k in pairs(launcher_options) do names[#names + 1] = k end
+  table.sort(names)
+  return names
+end
+
+-- Parses the options before RECIPE. Returns opts, index of RECIPE (nil for --help), or nil, msg.
+local function parse_run_options(args)
+  local opts = { nproc = 1, nnodes = 1, node_rank = 0 }
+  local i = 1
+  while i <= #args do
+    local a = args[i]
+    if a == "-h" or a == "--help" then return opts, nil end
+    if a == "--" then return opts, i + 1 end
+    if a:sub(1, 1) ~= "-" or a == "-" then return opts, i end
+    local name, value = a:match("^(%-%-[^=]+)=(.*)$")
+    name = name or a
+    local field = launcher_options[name]
+    if not field then
+      local s = config.suggest(name, option_names())
+      return nil, string.format("unknown option '%s'%s", name, s and string.format(" (did you mean '%s'?)", s) or "")
+    end
+    if not value then
+      i = i + 1
+      value = args[i]
+      if value == nil then return nil, string.format("option '%s' needs a value", name) end
+    end
+    local min = integer_options[field]
+    if min then
+      local v = math.tointeger(tonumber(value))
+      if not v or v < min then
+        return nil, string.format("option '%s' expects an integer >= %d, got '%s'", name, min, value)
+      end
+      value = v
+    end
+    opts[field] = value
+    i = i + 1
+  end
+  return nil, "missing RECIPE (see wick run --help)"
+end
+
+-- ---- wick run: one process ----
+
+-- `arg` for the file: arg[0] = the file, arg[1..] = what follows it, negative indices = the
+-- wick program and the arguments before the file (as lua.c does).
+local function set_arg(file_index)
+  local old, new = _G.arg or {}, {}
+  for k, v in pairs(old) do
+    if math.type(k) == "integer" then new[k - file_index] = v end
+  end
+  _G.arg = new
+end
+
+local function recipe_help(r, path)
+  io.stdout:write("usage: wick run ", path, " [--config FILE.yaml]... [key.sub=value]...\n")
+  if r.description then io.stdout:write("\n", r.description, "\n") end
+  local ok, defaults = pcall(r.defaults, r)
+  if not ok then return fail("wick run", defaults) end
+  io.stdout:write("\ndefault config", r:config_path() and (" (" .. r:config_path() .. ")") or "", ":\n",
+    config.dump(defaults))
+  return 0
+end
+
+local function run_recipe(r, path, rest)
+  r.dir = path:match("^(.*)/[^/]*$") or "."
+  local configs, overrides = {}, {}
+  local i = 1
+  while i <= #rest do
+    local a = rest[i]
+    if a == "--config" or a == "-c" then
+      i = i + 1
+      if rest[i] == nil then return fail("wick run", "'" .. a .. "' needs a file name") end
+      configs[#configs + 1] = rest[i]
+    elseif a:match("^%-%-config=") then
+      configs[#configs + 1] = a:sub(#"--config=" + 1)
+    elseif a == "--help" or a == "-h" then
+      return recipe_help(r, path)
+    elseif a:sub(1, 1) ~= "-" and a:find("=", 1, true) then
+      overrides[#overrides + 1] = a
+    else
+      return fail("wick run", string.format(
+        "unexpected argument '%s' (overrides are key=value, config files follow --config)", a))
+    end
+    i = i + 1
+  end
+  local ok, cfg = pcall(r.resolve, r, configs, overrides)
+  if not ok then return fail("wick run", tostring(cfg)) end
+  r:start(cfg, path) -- errors in main propagate (the host prints a traceback)
+  return 0
+end
+
+-- Runs one file in this process: a recipe, or a plain script.
+local function run_file(args, file_index)
+  local path = args[file_index]
+  local rest = table.move(args, file_index + 1, #args, 1, {})
+  local f, err = io.open(path, "r")
+  if not f then
+    return fail("wick run", string.format("cannot open '%s': %s", path, err:match(": ([^:]*)$") or err))
+  end
+  f:close()
+  local chunk, lerr = loadfile(path)
+  if not chunk then return fail("wick run", lerr) end
+  set_arg(file_index)
+  local r = chunk(table.unpack(rest))
+  if not recipe.is_recipe(r) then return 0 end -- a plain script: it has run
+  return run_recipe(r, path, rest)
+end
+
+-- The launcher. One process runs the file here. With N > 1 processes or nodes this is where
+-- workers get spawned with RANK WORLD_SIZE LOCAL_RANK LOCAL_WORLD_SIZE MASTER_ADDR MASTER_PORT
+-- and supervised (src/dist, a later change).
+local function launch(opts, args, file_index)
+  if opts.nproc > 1 or opts.nnodes > 1 then
+    local what = opts.nproc > 1 and ("-n " .. opts.nproc) or ("--nnodes " .. opts.nnodes)
+    return fail("wick run", what .. " needs distributed support, which this build does not have yet")
+  end
+  return run_file(args, file_index)
+end
+
+function cli.run(args)
+  local opts, file_index = parse_run_options(args)
+  if not opts then
+    fail("wick run", file_index)
+    io.stderr:write(cli.RUN_USAGE:match("^[^\n]*\n"))
+    return 1
+  end
+  if not file_index then
+    io.stdout:write(cli.RUN_USAGE)
+    return 0
+  end
+  if not args[file_index] then return fail("wick run", "missing RECIPE after '--'") end
+  return launch(opts, args, file_index)
+end
+
+-- ---- wick info ----
+
+local function default_dtype()
+  local ok, d = pcall(function() return wick.get_default_dtype() end)
+  return ok and d and tostring(d) or "float32"
+end
+
+local function cuda_line(b)
+  if not b.cuda then return "no (built without CUDA)" end
+  local ok, n = pcall(function() return wick.cuda.device_count() end)
+  if ok and n then return string.format("yes, %d device%s", n, n == 1 and "" or "s") end
+  return "yes"
+end
+
+function cli.info(args)
+  if args[1] == "-h" or args[1] == "--help" then
+    io.stdout:write("usage: wick info\n\nPrints the version and what this build of wick has.\n")
+    return 0
+  end
+  if args[1] then return fail("wick info", "unexpected argument '" .. args[1] .. "'") end
+  local b = wick.build_info()
+  local blas_config = b.blas_config or ""
+  if blas_config:sub(1, #b.blas) == b.blas then blas_config = blas_config:sub(#b.blas + 2) end
+  local rows = {
+    { "wick", b.version },
+    { "Lua", b.lua },
+    { "BLAS", string.format("%s, %d threads%s", b.blas, b.blas_threads,
+      blas_config ~= "" and " (" .. blas_config .. ")" or "") },
+    { "OpenMP", string.format("%d threads", b.threads) },
+    { "CUDA", cuda_line(b) },
+    { "NCCL", b.nccl and "yes" or "no" },
+    { "Gloo", b.gloo and "yes" or "no" },
+    { "dtype", default_dtype() .. " (default)" },
+  }
+  for _, r in ipairs(rows) do io.stdout:write(string.format("%-7s %s\n", r[1], r[2])) end
+  return 0
+end
+
+-- ---- wick runs ----
+
+function cli.runs(args)
+  return fail("wick runs", "run directories are not written by this build yet")
+end
+
+function cli.main(command, ...)
+  local args = { ... }
+  if command == "run" then return cli.run(args) end
+  if command == "info" then return cli.info(args) end
+  if command == "runs" then return cli.runs(args) end
+  return fail("wick", "unknown command '" .. tostring(command) .. "'")
+end
+
+return cli

@@ -1,0 +1,23 @@
+-- wick.nn: modules, containers, losses, nn.functional and nn.init, with PyTorch's names.
+local Module = require("wick.nn.module")
+
+local nn = {
+  Module = Module,
+  Parameter = Module.Parameter,
+  functional = require("wick.nn.functional"),
+  init = require("wick.nn.init_fns"),
+  Linear = require("wick.nn.linear"),
+  Conv2d = require("wick.nn.conv"),
+  LayerNorm = require("wick.nn.layernorm"),
+  Embedding = require("wick.nn.embedding"),
+  Dropout = require("wick.nn.dropout"),
+}
+
+for _, group in ipairs { "wick.nn.batchnorm", "wick.nn.activation", "wick.nn.pooling", "wick.nn.flatten",
+                         "wick.nn.container", "wick.nn.loss" } do
+  for k, v in pairs(require(group)) do
+    if k:sub(1, 1) ~= "_" then nn[k] = v end
+  end
+end
+
+return nn
