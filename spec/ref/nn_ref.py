@@ -75,6 +75,8 @@ cases["conv_strided"] = conv_case([2, 4, 9, 8], [6, 2, 3, 2], True, stride=(2, 1
 cases["conv_depthwise"] = conv_case([1, 3, 6, 6], [3, 1, 3, 3], False, stride=2, padding=1, groups=3)
 cases["conv_same"] = conv_case([1, 2, 6, 5], [3, 2, 4, 3], True, padding="same", dilation=(1, 2))
 cases["conv_unbatched"] = conv_case([2, 5, 5], [3, 2, 2, 2], True, stride=2)
+cases["conv_large"] = conv_case([3, 4, 18, 17], [6, 2, 3, 3], True, padding=1, groups=2)
+cases["conv_large_f32"] = conv_case([2, 3, 20, 20], [5, 3, 3, 3], True, dtype=torch.float32, stride=1)
 cases["conv_f32"] = conv_case([2, 3, 7, 7], [4, 3, 3, 3], True, dtype=torch.float32, padding=1)
 
 # ---- pooling ----

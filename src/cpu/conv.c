@@ -15,6 +15,10 @@
 
 /* Elements of the column matrix of one chunk we allow (64 MiB of f32). */
 #define COL_LIMIT (16 * 1024 * 1024)
+/* From this many output positions per image on, each image gets its own GEMMs reading its
+ * columns of the chunk's matrix in place and writing its output directly (no transposes);
+ * below, one GEMM covers the chunk and the result is transposed into place. */
+#define PER_IMAGE_P 256
 /* Below this much work a loop stays on one thread. */
 #define PAR_WORK 32768
 
@@ -50,9 +54,7 @@ static void valid_range(int64_t W, int64_t OW, int64_t S, int64_t P, int64_t kof
           }                                                                                    \
           const T *s = src + ih * g->W - g->PW + kj * g->DW;                                   \
           for (int64_t ow = 0; ow < lo; ow++) dst[ow] = 0;                                     \
-          /* rows are short (7..56 wide): a plain loop beats a memcpy call */                  \
-          if (g->SW == 1)                                                                      \
-            for (int64_t ow = lo; ow < hi; ow++) dst[ow] = s[ow];                              \
+          if (g->SW == 1) memcpy(dst + lo, s + lo, sizeof(T) * (size_t)(hi - lo));             \
           else                                                                                 \
             for (int64_t ow = lo; ow < hi; ow++) dst[ow] = s[ow * g->SW];                      \
           for (int64_t ow = hi; ow < g->OW; ow++) dst[ow] = 0;                                 \
@@ -118,6 +120,15 @@ DEF_IM2COL(double, f64)
       for (int64_t p = 0; p < P; p++) d[p] = s[p] + bv;                                        \
     }                                                                                          \
   }                                                                                            \
+  static void chunk_bias_##SFX(T *out, const T *bias, int64_t b0, int64_t nb,                  \
+                               const wick_conv_geom *g) {                                      \
+    int64_t P = g->OH * g->OW, pairs = nb * g->O;                                              \
+    _Pragma("omp parallel for schedule(static) if (pairs * P >= PAR_WORK)")                    \
+    for (int64_t q = 0; q < pairs; q++) {                                                      \
+      T *d = out + (b0 * g->O + q) * P, bv = bias[q % g->O];                                   \
+      for (int64_t p = 0; p < P; p++) d[p] += bv;                                              \
+    }                                                                                          \
+  }                                                                                            \
   /* tmp[o, b*P + p] = gout[b0 + b, o, p] (the adjoint of the scatter) */                      \
   static void chunk_gather_##SFX(const T *gout, T *tmp, int64_t b0, int64_t nb,                \
                                  const wick_conv_geom *g) {                                    \
@@ -163,9 +174,10 @@ wick_status wick_cpu_conv2d(wick_tensor *out, const wick_tensor *in, const wick_
   size_t es = f64 ? 8 : 4;
   int64_t P = g->OH * g->OW, Kg = g->C / g->G * g->KH * g->KW, Og = g->O / g->G;
   int64_t nbmax = chunk_images(g);
+  bool per_image = P >= PER_IMAGE_P;
   void *col = malloc(es * (size_t)(g->C * g->KH * g->KW * nbmax * P));
-  void *tmp = malloc(es * (size_t)(g->O * nbmax * P));
-  if (!col || !tmp) { free(col); free(tmp); return oom(); }
+  void *tmp = per_image ? NULL : malloc(es * (size_t)(g->O * nbmax * P));
+  if (!col || (!per_image && !tmp)) { free(col); free(tmp); return oom(); }
   const char *ip = wick_tensor_data(in), *wp = wick_tensor_data(w);
   const void *bp = bias ? wick_tensor_data(bias) : NULL;
   char *op = wick_tensor_data(out);
@@ -173,6 +185,16 @@ wick_status wick_cpu_conv2d(wick_tensor *out, const wick_tensor *in, const wick_
     int64_t nb = g->N - b0 < nbmax ? g->N - b0 : nbmax, M = nb * P;
     if (f64) chunk_im2col_f64((const double *)ip, col, b0, nb, g);
     else chunk_im2col_f32((const float *)ip, col, b0, nb, g);
+    if (per_image) { /* out[b, g] [Og, P] = W_g [Og, Kg] x col_g[:, b*P ...] [Kg, P] (ld M) */
+      for (int64_t b = 0; b < nb; b++)
+        for (int64_t gi = 0; gi < g->G; gi++)
+          gemm(f64, false, false, Og, P, Kg, wp + (size_t)(gi * Og * Kg) * es, Kg,
+               (char *)col + (size_t)(gi * Kg * M + b * P) * es, M, 0.0,
+               op + (size_t)(((b0 + b) * g->O + gi * Og) * P) * es, P);
+      if (bp && f64) chunk_bias_f64((double *)op, bp, b0, nb, g);
+      else if (bp) chunk_bias_f32((float *)op, bp, b0, nb, g);
+      continue;
+    }
     for (int64_t gi = 0; gi < g->G; gi++)
       gemm(f64, false, false, Og, M, Kg, wp + (size_t)(gi * Og * Kg) * es, Kg,
            (char *)col + (size_t)(gi * Kg * M) * es, M, 0.0, (char *)tmp + (size_t)(gi * Og * M) * es, M);
@@ -225,29 +247,42 @@ wick_status wick_cpu_conv2d_backward(const wick_tensor *gout, const wick_tensor 
     return WICK_OK;
   }
   int64_t nbmax = chunk_images(g);
+  bool per_image = P >= PER_IMAGE_P;
   void *col = malloc(es * (size_t)(g->C * g->KH * g->KW * nbmax * P));
-  void *tmp = malloc(es * (size_t)(g->O * nbmax * P));
-  if (!col || !tmp) { free(col); free(tmp); return oom(); }
+  void *tmp = per_image ? NULL : malloc(es * (size_t)(g->O * nbmax * P));
+  if (!col || (!per_image && !tmp)) { free(col); free(tmp); return oom(); }
   const char *ip = wick_tensor_data(in), *wp = wick_tensor_data(w), *gp = wick_tensor_data(gout);
   char *gwp = gw ? wick_tensor_data(gw) : NULL, *gip = gin ? wick_tensor_data(gin) : NULL;
   for (int64_t b0 = 0; b0 < g->N; b0 += nbmax) {
     int64_t nb = g->N - b0 < nbmax ? g->N - b0 : nbmax, M = nb * P;
-    if (f64) chunk_gather_f64((const double *)gp, tmp, b0, nb, g);
-    else chunk_gather_f32((const float *)gp, tmp, b0, nb, g);
-    if (gw) { /* gW_g [Og, Kg] += gout_g [Og, M] x col_g^T [M, Kg] */
+    /* the gradient of image b, group gi as [Og, ...] with leading dim ldg */
+    const char *gsrc = per_image ? gp : (const char *)tmp;
+    int64_t ldg = per_image ? P : M;
+#define GOUT(b, gi) \
+  (gsrc + (size_t)(per_image ? ((b0 + (b)) * g->O + (gi) * Og) * P : (gi) * Og * M + (b) * P) * es)
+    if (!per_image) {
+      if (f64) chunk_gather_f64((const double *)gp, tmp, b0, nb, g);
+      else chunk_gather_f32((const float *)gp, tmp, b0, nb, g);
+    }
+    /* per image: nb GEMMs over P columns each; else one over M (b = 0 covers all) */
+    int64_t nimg = per_image ? nb : 1, cols = per_image ? P : M;
+    if (gw) { /* gW_g [Og, Kg] += gout_g [Og, cols] x col_g^T [cols, Kg] */
       if (f64) chunk_im2col_f64((const double *)ip, col, b0, nb, g);
       else chunk_im2col_f32((const float *)ip, col, b0, nb, g);
-      for (int64_t gi = 0; gi < g->G; gi++)
-        gemm(f64, false, true, Og, Kg, M, (char *)tmp + (size_t)(gi * Og * M) * es, M,
-             (char *)col + (size_t)(gi * Kg * M) * es, M, 1.0, gwp + (size_t)(gi * Og * Kg) * es, Kg);
+      for (int64_t b = 0; b < nimg; b++)
+        for (int64_t gi = 0; gi < g->G; gi++)
+          gemm(f64, false, true, Og, Kg, cols, GOUT(b, gi), ldg, (char *)col + (size_t)(gi * Kg * M + b * P) * es,
+               M, 1.0, gwp + (size_t)(gi * Og * Kg) * es, Kg);
     }
-    if (gin) { /* gcol_g [Kg, M] = W_g^T [Kg, Og] x gout_g [Og, M], then col2im */
-      for (int64_t gi = 0; gi < g->G; gi++)
-        gemm(f64, true, false, Kg, M, Og, wp + (size_t)(gi * Og * Kg) * es, Kg,
-             (char *)tmp + (size_t)(gi * Og * M) * es, M, 0.0, (char *)col + (size_t)(gi * Kg * M) * es, M);
+    if (gin) { /* gcol_g [Kg, cols] = W_g^T [Kg, Og] x gout_g [Og, cols], then col2im */
+      for (int64_t b = 0; b < nimg; b++)
+        for (int64_t gi = 0; gi < g->G; gi++)
+          gemm(f64, true, false, Kg, cols, Og, wp + (size_t)(gi * Og * Kg) * es, Kg, GOUT(b, gi), ldg, 0.0,
+               (char *)col + (size_t)(gi * Kg * M + b * P) * es, M);
       if (f64) chunk_col2im_f64(col, (double *)gip, b0, nb, g);
       else chunk_col2im_f32(col, (float *)gip, b0, nb, g);
     }
+#undef GOUT
   }
   free(col);
   free(tmp);

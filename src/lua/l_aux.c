@@ -44,7 +44,7 @@ void l_pushtensor(lua_State *L, wick_tensor *t) {
   l_gc_pace(L);
 }
 
-static l_tensor_box *testbox(lua_State *L, int idx) {
+l_tensor_box *l_tobox(lua_State *L, int idx) {
   l_tensor_box *box = lua_touserdata(L, idx);
   if (!box || !lua_getmetatable(L, idx)) return NULL;
   lua_rawgetp(L, LUA_REGISTRYINDEX, &tensor_mt_key);
@@ -54,12 +54,12 @@ static l_tensor_box *testbox(lua_State *L, int idx) {
 }
 
 wick_tensor *l_testtensor(lua_State *L, int idx) {
-  l_tensor_box *box = testbox(L, idx);
+  l_tensor_box *box = l_tobox(L, idx);
   return box ? box->t : NULL;
 }
 
 wick_tensor *l_checktensor(lua_State *L, int idx) {
-  l_tensor_box *box = testbox(L, idx);
+  l_tensor_box *box = l_tobox(L, idx);
   if (!box) luaL_typeerror(L, idx, L_TENSOR_MT);
   if (!box->t) l_errorf(L, "attempt to use a released tensor");
   return box->t;
@@ -97,7 +97,7 @@ wick_tensor *l_checkoperand(lua_State *L, int idx, l_scalar *tmp) {
     default: {
       wick_tensor *t = l_testtensor(L, idx);
       if (!t) {
-        if (testbox(L, idx)) l_errorf(L, "attempt to use a released tensor");
+        if (l_tobox(L, idx)) l_errorf(L, "attempt to use a released tensor");
         luaL_typeerror(L, idx, "Tensor or number");
       }
       return t;

@@ -43,6 +43,7 @@ void l_pushtensor(lua_State *L, wick_tensor *t);
 void l_register_tensor_mt(lua_State *L);
 wick_tensor *l_checktensor(lua_State *L, int idx);
 wick_tensor *l_testtensor(lua_State *L, int idx); /* NULL when not a (live) tensor */
+l_tensor_box *l_tobox(lua_State *L, int idx);     /* NULL when not a tensor box */
 
 /* A 0-d tensor living inside a Lua-owned buffer: how numbers enter tensor ops without a
  * malloc. Never released; valid while the C function runs. */
@@ -77,6 +78,7 @@ void l_pushsizes(lua_State *L, int n, const int64_t *sizes);
 /* Area registration: each binding file adds its functions to the wick core table and its
  * methods to the Tensor method table (absolute stack indices). */
 void l_open_tensor(lua_State *L, int core, int methods);
+void l_open_factory(lua_State *L, int core, int methods);
 void l_open_math(lua_State *L, int core, int methods);
 void l_open_reduce(lua_State *L, int core, int methods);
 void l_open_index(lua_State *L, int core, int methods);

@@ -76,6 +76,7 @@ int luaopen_wick_core(lua_State *L) {
   lua_pushvalue(L, methods);
   lua_setfield(L, core, "Tensor");
   l_open_tensor(L, core, methods);
+  l_open_factory(L, core, methods);
   l_open_math(L, core, methods);
   l_open_reduce(L, core, methods);
   l_open_index(L, core, methods);
