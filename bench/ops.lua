@@ -12,6 +12,8 @@ local function bench(name, fn, iters)
   print(("%s\t%.3f"):format(name, best * 1e6))
 end
 
+-- Same thread count as the PyTorch side (bench/run.sh sets WICK_BENCH_THREADS for both).
+wick.set_num_threads(tonumber(os.getenv("WICK_BENCH_THREADS") or "") or wick.get_num_threads())
 wick.manual_seed(0)
 local a, b = wick.randn(16, 32), wick.randn(16, 32)
 local bt = wick.randn(32, 16)

@@ -1,4 +1,5 @@
 """The PyTorch side of bench/ops.lua: same ops, same sizes, same output format."""
+import os
 import time
 
 import torch
@@ -15,6 +16,7 @@ def bench(name, fn, iters):
     print(f"{name}\t{best * 1e6:.3f}")
 
 
+torch.set_num_threads(int(os.environ.get("WICK_BENCH_THREADS", os.cpu_count())))
 torch.manual_seed(0)
 a, b = torch.randn(16, 32), torch.randn(16, 32)
 bt = torch.randn(32, 16)

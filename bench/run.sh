@@ -8,7 +8,9 @@ py=${PYTHON:-/usr/bin/python3}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-echo "threads: wick $("$wick" -e 'io.write(wick.get_num_threads())'), torch $("$py" -c 'import torch; print(torch.get_num_threads(), end="")')"
+# Both sides use the same number of threads (default: all cores).
+export WICK_BENCH_THREADS=${WICK_BENCH_THREADS:-$(nproc)}
+echo "threads: $WICK_BENCH_THREADS for both (WICK_BENCH_THREADS)"
 "$wick" "$here/ops.lua" > "$tmp/wick.tsv"
 "$py" "$here/ops_torch.py" > "$tmp/torch.tsv"
 

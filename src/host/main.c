@@ -3,6 +3,7 @@
 #include <lua.h>
 #include <lualib.h>
 #include <limits.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -183,8 +184,16 @@ static int check_leaks(int ok) {
   return ok;
 }
 
+/* Tensors of a training step are freed and allocated again at the same sizes every step.
+ * glibc would hand large blocks back to the kernel each time (mmap/munmap, heap trimming) and
+ * take page faults on every reuse; keeping them in the heap makes the steady state fault-free. */
+static void tune_malloc(void) {
+  mallopt(M_MMAP_THRESHOLD, 512 << 20);
+  mallopt(M_TRIM_THRESHOLD, 1024 << 20);
+}
+
 int main(int argc, char **argv) {
-  if (argv[0] && argv[0][0]) progname = "wick";
+  tune_malloc();
   int script = 0, interactive = 0, has_e = 0, i;
   /* first pass: validate options so that errors come before any work */
   for (i = 1; i < argc; i++) {

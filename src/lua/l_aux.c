@@ -124,7 +124,7 @@ void l_gc_pace(lua_State *L) {
 }
 
 int l_isoptions(lua_State *L, int idx) {
-  if (lua_type(L, idx) != LUA_TTABLE) return 0;
+  if (idx <= 0 || lua_type(L, idx) != LUA_TTABLE) return 0;
   int isarr = lua_rawgeti(L, idx, 1) != LUA_TNIL;
   lua_pop(L, 1);
   return !isarr;
@@ -149,7 +149,7 @@ static int edit_distance(const char *a, const char *b) {
 }
 
 void l_checkoptions(lua_State *L, int idx, const char *op, const char *const *allowed) {
-  if (lua_isnoneornil(L, idx)) return;
+  if (idx <= 0 || lua_isnoneornil(L, idx)) return; /* 0: no options table */
   if (lua_type(L, idx) != LUA_TTABLE) {
     l_errorf(L, "%s: options must be a table (got %s)", op, luaL_typename(L, idx));
     return;

@@ -21,6 +21,7 @@ data.FashionMNIST = mnist.FashionMNIST
 local sampler = require("wick.data.sampler")
 data.SequentialSampler = sampler.SequentialSampler
 data.RandomSampler = sampler.RandomSampler
+data.DistributedSampler = require("wick.data.distributed_sampler").DistributedSampler
 
 data.default_collate = require("wick.data.collate").default_collate
 local workers = require("wick.data.workers")
