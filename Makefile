@@ -14,7 +14,7 @@ build: $(BUILD)/CMakeCache.txt
 	cmake --build $(BUILD) -j $(JOBS)
 
 run: build
-	$(BUILD)/wick run recipes/hello.lua
+	$(BUILD)/wick run recipes/fashion_mnist.lua
 
 test: build
 	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)

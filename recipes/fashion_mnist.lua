@@ -1,5 +1,7 @@
 -- The default recipe: trains small_cnn (or an MLP, model=mlp) on Fashion-MNIST with SGD and
 -- momentum, evaluates test accuracy after each epoch, and saves the weights as safetensors.
+-- Normalised inputs and a cosine-annealed lr make one epoch reliably reach 0.89 (without them
+-- PyTorch's 1-epoch accuracy of this model spreads over 0.87-0.89 with the seed).
 --   wick run recipes/fashion_mnist.lua                    # 1 epoch of small_cnn, >= 0.88 accuracy
 --   wick run recipes/fashion_mnist.lua model=mlp epochs=3 lr=0.1
 local function build_model(name)
@@ -37,14 +39,21 @@ return wick.recipe {
     local nn, data = wick.nn, wick.data
     if cfg.threads then wick.set_num_threads(cfg.threads) end
     wick.manual_seed(cfg.seed)
-    local train = data.FashionMNIST(cfg.data_dir, "train")
-    local test = data.FashionMNIST(cfg.data_dir, "test")
+    local train = data.FashionMNIST(cfg.data_dir, "train", { normalize = cfg.normalize })
+    local test = data.FashionMNIST(cfg.data_dir, "test", { normalize = cfg.normalize })
     local loader = data.DataLoader(train, { batch_size = cfg.batch_size, shuffle = true,
       seed = cfg.seed, num_workers = cfg.num_workers })
     local test_loader = data.DataLoader(test, { batch_size = cfg.test_batch_size })
     local model = build_model(cfg.model)
     local opt = wick.optim.SGD(model:parameters(), { lr = cfg.lr, momentum = cfg.momentum,
       weight_decay = cfg.weight_decay })
+    local sched
+    if cfg.schedule == "cosine" then
+      sched = wick.optim.lr_scheduler.CosineAnnealingLR(opt, math.max(1, cfg.epochs * #loader))
+    elseif cfg.schedule ~= "constant" then
+      error(string.format("fashion_mnist: unknown schedule '%s' (expected cosine or constant)",
+        tostring(cfg.schedule)), 0)
+    end
     local nparams = 0
     for _, p in ipairs(model:parameters()) do nparams = nparams + p:numel() end
     print(string.format("%s: %d parameters, %d training batches of %d, %d threads", cfg.model,
@@ -58,6 +67,7 @@ return wick.recipe {
         local loss = nn.functional.cross_entropy(model(x), y)
         loss:backward()
         opt:step()
+        if sched then sched:step() end
         local b = y:size(0)
         loss_sum, seen = loss_sum + loss:item() * b, seen + b
       end

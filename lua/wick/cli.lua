@@ -18,7 +18,7 @@ merge, lists are replaced), then the key=value overrides, whose values are typed
 as a plain script, with `arg` holding the arguments after it.
 
 options:
-  -n, --nproc-per-node N   processes on this node (1: distributed runs come later)
+  -n, --nproc-per-node N   processes on this node (1)
   --nnodes N               number of nodes (1)
   --node-rank R            rank of this node
   --master-addr HOST       rendezvous host
@@ -154,14 +154,14 @@ local function run_file(args, file_index)
   return run_recipe(r, path, rest)
 end
 
--- The launcher. One process runs the file here. With N > 1 processes or nodes this is where
--- workers get spawned with RANK WORLD_SIZE LOCAL_RANK LOCAL_WORLD_SIZE MASTER_ADDR MASTER_PORT
--- and supervised (src/dist, a later change).
+-- The launcher. One process runs the file here. With N > 1 processes the launcher
+-- (wick.dist.launch) starts N workers, each running the file with RANK WORLD_SIZE LOCAL_RANK
+-- LOCAL_WORLD_SIZE MASTER_ADDR MASTER_PORT set, and supervises them. Several nodes come later.
 local function launch(opts, args, file_index)
-  if opts.nproc > 1 or opts.nnodes > 1 then
-    local what = opts.nproc > 1 and ("-n " .. opts.nproc) or ("--nnodes " .. opts.nnodes)
-    return fail("wick run", what .. " needs distributed support, which this build does not have yet")
+  if opts.nnodes > 1 then
+    return fail("wick run", "--nnodes " .. opts.nnodes .. " needs multi-node support, which this build does not have yet")
   end
+  if opts.nproc > 1 then return require("wick.dist.launch").run(opts, args, file_index) end
   return run_file(args, file_index)
 end
 
@@ -224,11 +224,31 @@ function cli.runs(args)
   return fail("wick runs", "run directories are not written by this build yet")
 end
 
+-- ---- wick convert ----
+
+-- wick convert IN.pth OUT.safetensors: a torch.save(state_dict) file to safetensors.
+function cli.convert(args)
+  if args[1] == "-h" or args[1] == "--help" or #args ~= 2 then
+    local usage = "usage: wick convert IN.pt OUT.safetensors\n\nConverts a state dict saved by torch.save " ..
+                  "(a .pt/.pth zip file) to safetensors.\n"
+    if #args ~= 2 and args[1] ~= "-h" and args[1] ~= "--help" then io.stderr:write(usage) return 1 end
+    io.stdout:write(usage)
+    return 0
+  end
+  local ok, t, keys = pcall(wick.load_torch, args[1])
+  if not ok then return fail("wick convert", t) end
+  local saved, err = pcall(wick.save, args[2], t, { metadata = { format = "pt" } })
+  if not saved then return fail("wick convert", err) end
+  io.stdout:write(string.format("converted %d tensors from %s to %s\n", #keys, args[1], args[2]))
+  return 0
+end
+
 function cli.main(command, ...)
   local args = { ... }
   if command == "run" then return cli.run(args) end
   if command == "info" then return cli.info(args) end
   if command == "runs" then return cli.runs(args) end
+  if command == "convert" then return cli.convert(args) end
   return fail("wick", "unknown command '" .. tostring(command) .. "'")
 end
 

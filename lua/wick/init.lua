@@ -19,6 +19,8 @@ local lazy = {
   data = "wick.data",
   nn = "wick.nn", models = "wick.models", class = "wick.class",
   optim = "wick.optim",
+  checkpoint = "wick.checkpoint",
+  tb = "wick.tb",
   dist = "wick.dist",
   config = "wick.config", autograd = "wick.autograd", recipe_runner = "wick.recipe", recipe = "wick.recipe", cli = "wick.cli", repl = "wick.repl",
 }

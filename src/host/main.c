@@ -21,6 +21,7 @@ static void usage(FILE *f) {
           "usage: wick [options] [script [args]]\n"
           "       wick run [-n N] RECIPE [--config FILE.yaml]... [key=value]...\n"
           "       wick info\n"
+          "       wick convert IN.pt OUT.safetensors\n"
           "\n"
           "options:\n"
           "  -e CODE        run CODE\n"
@@ -219,7 +220,7 @@ int main(int argc, char **argv) {
   if (!L) { fprintf(stderr, "wick: cannot create the Lua state: not enough memory\n"); return 1; }
   int ok = setup_state(L);
   if (ok && script && (strcmp(argv[script], "run") == 0 || strcmp(argv[script], "info") == 0 ||
-                       strcmp(argv[script], "runs") == 0)) {
+                       strcmp(argv[script], "runs") == 0 || strcmp(argv[script], "convert") == 0)) {
     create_arg(L, argv, argc, script);
     ok = run_cli(L, argv, argc, script);
     lua_close(L);

@@ -93,6 +93,9 @@ void l_open_nn(lua_State *L, int core, int methods);
 void l_open_optim(lua_State *L, int core, int methods);
 void l_open_data(lua_State *L, int core, int methods);
 void l_open_io(lua_State *L, int core, int methods);
+void l_open_torchload(lua_State *L, int core, int methods);
+void l_open_dist(lua_State *L, int core, int methods);
+void l_open_tb(lua_State *L, int core, int methods);
 
 /* Registers fns into the table at absolute index t. */
 void l_setfuncs(lua_State *L, int t, const luaL_Reg *fns);

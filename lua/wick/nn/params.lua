@@ -69,13 +69,51 @@ function M.parameters(self, ...)
   return list.values(out)
 end
 
+-- freeze(..., {bn_eval = true}) pins the BatchNorm layers whose parameters it froze (all of
+-- them; for affine = false layers, those whose buffers the patterns select) in eval mode, so
+-- their running statistics stay as loaded even after model:train(); unfreezing any of a
+-- pinned layer's parameters releases it (to the root's current mode).
+local function set_bn_eval(self, pats, selected, on)
+  local BatchNorm = require("wick.nn.batchnorm")._BatchNorm
+  local class = require("wick.class")
+  local chosen = {}
+  for _, item in ipairs(selected) do chosen[item[2]] = true end
+  for _, item in ipairs(self:named_modules()) do
+    local name, m = item[1], item[2]
+    if class.isinstance(m, BatchNorm) then
+      local own, hit = m:_named("params", false), 0
+      for _, p in ipairs(own) do if chosen[p[2]] then hit = hit + 1 end end
+      if #own == 0 and on == false then
+        local buf = (name == "" and "" or name .. ".") .. "running_mean"
+        hit = #pats == 0 and 1 or 0
+        for _, g in ipairs(pats) do if M.matches(buf, g) then hit = 1 end end
+      end
+      if on == false and hit > 0 and (#own == 0 or hit == #own) then
+        m._bn_eval = true
+        m.training = false
+      elseif on == true and hit > 0 and m._bn_eval then
+        m._bn_eval = nil
+        m.training = self.training
+      end
+    end
+  end
+end
+
 local function set_requires_grad(self, op, on, ...)
-  local pats = patterns_and_opts(op, ...)
-  for _, item in ipairs(select_named(self, op, pats, {})) do item[2]:requires_grad_(on) end
+  local pats, opts = patterns_and_opts(op, ...)
+  if op == "freeze" then
+    opts = require("wick.nn.util").options(op, opts, { "bn_eval" })
+  elseif next(opts) ~= nil then
+    error(op .. ": expected glob patterns only (no options table)", 0)
+  end
+  local selected = select_named(self, op, pats, {})
+  for _, item in ipairs(selected) do item[2]:requires_grad_(on) end
+  if opts.bn_eval or op == "unfreeze" then set_bn_eval(self, pats, selected, on) end
   return self
 end
 
--- freeze(pattern, ...) / unfreeze(pattern, ...): no pattern = every parameter. Returns self.
+-- freeze(pattern, ..., {bn_eval = false}) / unfreeze(pattern, ...): no pattern = every
+-- parameter. Returns self.
 function M.freeze(self, ...) return set_requires_grad(self, "freeze", false, ...) end
 function M.unfreeze(self, ...) return set_requires_grad(self, "unfreeze", true, ...) end
 

@@ -68,7 +68,8 @@ return function(Module)
   function Module:train(mode)
     if mode == nil then mode = true end
     if type(mode) ~= "boolean" then error("train: mode must be a boolean (got " .. type(mode) .. ")", 0) end
-    for m in self:modules() do state(m).attrs.training = mode end
+    -- BatchNorm layers frozen with freeze(..., {bn_eval = true}) stay in eval mode.
+    for m in self:modules() do state(m).attrs.training = mode and not state(m).attrs._bn_eval end
     return self
   end
 

@@ -1,0 +1,74 @@
+-- Argument checks shared by the SummaryWriter methods: tags, steps, walltimes, option tables.
+-- They run on every rank, so a no-op writer (rank != 0) still rejects what rank 0 would.
+local core = require("wick.core")
+local config = require("wick.config")
+
+local M = {}
+
+function M.options(op, opts, allowed)
+  return config.check_options(op, opts, allowed)
+end
+
+function M.tag(op, tag, what)
+  what = what or "tag"
+  if type(tag) ~= "string" then
+    error(("%s: %s must be a string (got %s)"):format(op, what, type(tag)), 0)
+  end
+  -- protobuf `string` fields must be UTF-8: TensorBoard's loader rejects the whole file otherwise
+  if not utf8.len(tag) then error(("%s: %s is not valid UTF-8"):format(op, what), 0) end
+  return tag
+end
+
+-- global_step: nil (unset, read as 0) or a non-negative integer (an integral float is accepted).
+function M.step(op, step)
+  if step == nil then return 0 end
+  if type(step) ~= "number" or math.tointeger(step) == nil then
+    error(("%s: global_step must be an integer (got %s)"):format(op,
+      type(step) == "number" and tostring(step) or type(step)), 0)
+  end
+  step = math.tointeger(step)
+  if step < 0 then error(("%s: global_step must be >= 0 (got %d)"):format(op, step), 0) end
+  return step
+end
+
+-- walltime: seconds since the epoch; NaN or infinite times make TensorBoard drop events or files.
+function M.walltime(op, wt)
+  if wt == nil then return core._tb.now() end
+  if type(wt) ~= "number" or wt ~= wt or wt == math.huge or wt == -math.huge then
+    error(("%s: walltime must be a finite number of seconds (got %s)"):format(op,
+      wt ~= wt and "nan" or tostring(wt)), 0)
+  end
+  return wt + 0.0
+end
+
+-- A number, or a one-element tensor (its value).
+function M.number(op, v, what)
+  if core.is_tensor(v) then
+    if v:numel() ~= 1 then
+      error(("%s: %s must be a number or a one-element tensor (got a tensor of %d elements)"):format(
+        op, what, v:numel()), 0)
+    end
+    return v:item() + 0.0
+  end
+  if type(v) ~= "number" then
+    error(("%s: %s must be a number (got %s)"):format(op, what, type(v)), 0)
+  end
+  return v + 0.0
+end
+
+-- The keys of a table of string keys, sorted: Lua tables have no order, so writers sort.
+function M.sorted_keys(op, t, what)
+  if type(t) ~= "table" then error(("%s: %s must be a table (got %s)"):format(op, what, type(t)), 0) end
+  local keys = {}
+  for k in pairs(t) do
+    if type(k) ~= "string" then
+      error(("%s: the keys of %s must be strings (got %s)"):format(op, what, type(k)), 0)
+    end
+    M.tag(op, k, "key '" .. k .. "' of " .. what)
+    keys[#keys + 1] = k
+  end
+  table.sort(keys)
+  return keys
+end
+
+return M

@@ -1,0 +1,84 @@
+-- wick.dist process groups: the world of 1 with no launcher (collectives are the identity),
+-- errors before init, and a world of 2 whose tcp:// store is hosted by rank 0.
+local helper = require("spec.support.wick_run")
+local dist = wick.dist
+
+local function err(fn, ...)
+  local ok, msg = pcall(fn, ...)
+  assert.is_false(ok, "expected an error")
+  return msg
+end
+
+local launched = os.getenv("WORLD_SIZE") ~= nil
+
+describe("wick.dist at world size 1", function()
+  after_each(function() if dist.is_initialized() then dist.destroy_process_group() end end)
+
+  it("raises before init_process_group, as PyTorch", function()
+    if launched then pending("run inside a launcher") return end
+    assert.is_false(dist.is_initialized())
+    assert.are.equal("get_rank: Default process group has not been initialized, please make sure to call init_process_group.",
+      err(dist.get_rank))
+    assert.are.equal("all_reduce: Default process group has not been initialized, please make sure to call init_process_group.",
+      err(dist.all_reduce, wick.ones(2)))
+    assert.are.equal(0, dist.get_local_rank())
+  end)
+
+  it("is a no-op world of 1 without a launcher", function()
+    if launched then pending("run inside a launcher") return end
+    dist.init_process_group()
+    assert.is_true(dist.is_initialized())
+    assert.are.equal(0, dist.get_rank())
+    assert.are.equal(1, dist.get_world_size())
+    assert.are.equal(0, dist.get_local_rank())
+    dist.barrier()
+    local t = wick.tensor({ 1, 2, 3 })
+    assert.are.equal(t, dist.all_reduce(t, dist.ReduceOp.SUM))
+    assert.are.same({ 1, 2, 3 }, t:tolist())
+    assert.are.same({ 1, 2, 3 }, dist.broadcast(t, 0):tolist())
+    local out = { wick.zeros(3) }
+    dist.all_gather(out, t)
+    assert.are.same({ 1, 2, 3 }, out[1]:tolist())
+    assert.are.equal("all_reduce: unknown op 'mean'", err(dist.all_reduce, t, "mean"))
+    assert.are.equal("broadcast: src 1 is out of range for world size 1", err(dist.broadcast, t, 1))
+    assert.are.equal("init_process_group: trying to initialize the default process group twice!", err(dist.init_process_group))
+    dist.destroy_process_group()
+    assert.is_false(dist.is_initialized())
+  end)
+
+  it("checks its options", function()
+    assert.matches("unknown option 'word_size'", err(dist.init_process_group, { word_size = 2 }), 1, true)
+    assert.are.equal("init_process_group: rank 2 is out of range for world size 2",
+      err(dist.init_process_group, { world_size = 2, rank = 2 }))
+    assert.are.equal("init_process_group: unknown backend 'mpi' (gloo or nccl)",
+      err(dist.init_process_group, { world_size = 1, rank = 0, backend = "mpi" }))
+    assert.are.equal("init_process_group: unsupported init_method 'file:///tmp/x' (env:// or tcp://host:port)",
+      err(dist.init_process_group, { world_size = 2, rank = 1, init_method = "file:///tmp/x" }))
+  end)
+end)
+
+describe("wick.dist at world size 2", function()
+  it("meets at a tcp:// store hosted by rank 0; collectives need gloo", function()
+    local dir = helper.tmpdir()
+    local probe = dist.TCPStore("127.0.0.1", 0, { is_master = true, secret = "probe" })
+    local port = probe:port() -- a free port for rank 0 to listen on
+    probe:close()
+    dist.spawn(function(rank)
+      dist.init_process_group({ init_method = "tcp://127.0.0.1:" .. port, rank = rank, world_size = 2, timeout = 10 })
+      dist.get_store():set("from" .. rank, tostring(rank))
+      dist.barrier()
+      local other = dist.get_store():get("from" .. (1 - rank))
+      local ok, msg = pcall(dist.all_reduce, wick.ones(1))
+      local f = assert(io.open(dir .. "/" .. rank, "w"))
+      f:write(other, " ", tostring(ok), " ", msg)
+      f:close()
+      dist.destroy_process_group() -- rank 0 hosts the store: it leaves last
+    end, { nprocs = 2 })
+    for rank = 0, 1 do
+      local f = assert(io.open(dir .. "/" .. rank))
+      assert.are.equal(tostring(1 - rank) .. " false all_reduce: needs a process group backend (gloo), which this build does not have yet", f:read("a"))
+      f:close()
+    end
+    helper.rmdir(dir)
+  end)
+end)

@@ -1,0 +1,52 @@
+/* Worker processes of a distributed run: started by `wick run -n N` (fork + exec of this
+ * binary) or by wick.dist.spawn (fork of the Lua state), then supervised until all exit. When
+ * one fails the others get SIGTERM, then SIGKILL after a grace period: never a silent hang. */
+#ifndef WICK_DIST_LAUNCH_H
+#define WICK_DIST_LAUNCH_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "core/status.h"
+
+#define WICK_PROC_TAIL 8192 /* bytes of stderr kept for the failure report */
+#define WICK_PROC_LINE 4096 /* longest forwarded line before it is cut */
+
+typedef struct {
+  pid_t pid;
+  int out_fd, err_fd; /* pipes from the worker's stdout/stderr, or -1 (inherited) */
+  int msg_fd;         /* spawn: the error message pipe, or -1 */
+  /* filled by supervision */
+  int exited, code, sig; /* exit code, or the signal that killed it (sig > 0) */
+  char *msg;             /* what came through msg_fd (malloc'ed, NUL-terminated) or NULL */
+  size_t msg_len;
+  char tail[WICK_PROC_TAIL]; /* the last stderr bytes, a ring */
+  size_t tail_pos;
+  int tail_full;
+  char line[2][WICK_PROC_LINE]; /* partial output lines (stdout, stderr) */
+  size_t line_len[2];
+} wick_proc;
+
+/* Forks and execs exe with argv/envp (NULL-terminated); with capture, the worker's stdout and
+ * stderr go to pipes read by wick_dist_supervise. The child asks for SIGKILL when its parent
+ * dies (PR_SET_PDEATHSIG). */
+wick_status wick_dist_exec_worker(const char *exe, char *const argv[], char *const envp[], int capture,
+                                  wick_proc *p);
+
+/* Forks the calling process. In the child *is_child = 1 and *msg_out is the write end of the
+ * error pipe; in the parent p is filled. */
+wick_status wick_dist_fork_worker(wick_proc *p, int *is_child, int *msg_out);
+
+/* Waits for all n workers, forwarding captured output with "[rank] " prefixes (when prefix).
+ * The first worker to fail stops the others (SIGTERM, SIGKILL after grace_s); a SIGINT or
+ * SIGTERM to this process is forwarded the same way. *failed = index of the first failure or
+ * -1; *interrupted = the signal received, or 0. */
+void wick_dist_supervise(wick_proc *procs, int n, int prefix, double grace_s, int *failed, int *interrupted);
+
+/* The last `lines` lines of a worker's captured stderr, into buf (NUL-terminated). */
+void wick_proc_tail_lines(const wick_proc *p, int lines, char *buf, size_t size);
+
+/* Frees what supervision allocated (msg) and closes the pipes. */
+void wick_proc_clear(wick_proc *p);
+
+#endif
