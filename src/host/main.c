@@ -193,7 +193,18 @@ static void tune_malloc(void) {
   mallopt(M_TRIM_THRESHOLD, 1024 << 20);
 }
 
+/* OpenBLAS runs its own threads next to OpenMP's; OpenMP threads that spin-wait between
+ * parallel regions (libgomp's default) take the cores OpenBLAS needs, which halved training
+ * speed on 2 cores. libgomp reads OMP_WAIT_POLICY only when it is loaded, before main(), so
+ * when the user has not chosen a policy, wick sets "passive" and re-executes itself once. */
+static void choose_omp_wait_policy(char **argv) {
+  if (getenv("OMP_WAIT_POLICY")) return;
+  if (setenv("OMP_WAIT_POLICY", "passive", 0) != 0) return;
+  execv("/proc/self/exe", argv); /* returns only on failure: then run with the default */
+}
+
 int main(int argc, char **argv) {
+  choose_omp_wait_policy(argv);
   tune_malloc();
   int script = 0, interactive = 0, has_e = 0, i;
   /* first pass: validate options so that errors come before any work */
