@@ -7,6 +7,8 @@ read as a Lua table literal (spec/tb/*_spec.lua compare it with what they wrote)
   tb_read.py records <file>      TensorBoard's record reader on one file: records read, first event
   tb_read.py torch_pr <labels> <predictions> <num_thresholds> [weights]
                                  torch.utils.tensorboard's pr_curve tensor for the same inputs
+  tb_read.py serve <logdir>      the TensorBoard server itself (--load_fast=true: the Rust data
+                                 server), asked over HTTP what it shows
   tb_read.py batch read:<dir> records:<file> ...   several of the above in one run
   tb_read.py torch_hist <dir> <values> <bins> [max_bins]
                                  torch.utils.tensorboard's add_histogram of the comma-separated
@@ -221,6 +223,72 @@ def torch_pr(labels, predictions, num_thresholds, weights=""):
     return {"shape": [d.size for d in v.tensor.tensor_shape.dim], "values": list(v.tensor.float_val)}
 
 
+def serve(logdir):
+    """Runs the real TensorBoard server (Rust data server: --load_fast=true) on logdir and
+    returns what its HTTP API answers."""
+    import json
+    import re
+    import subprocess
+    import time
+    import urllib.request
+    p = subprocess.Popen([sys.executable, "-m", "tensorboard.main", "--logdir", logdir, "--port", "0",
+                          "--host", "127.0.0.1", "--load_fast=true"],
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        url, log = None, []
+        deadline = time.time() + 60
+        while url is None and time.time() < deadline:
+            line = p.stdout.readline()
+            if not line:
+                break
+            log.append(line)
+            m = re.search(r"at (http://127\.0\.0\.1:\d+/)", line)
+            if m:
+                url = m.group(1)
+        if url is None:
+            raise RuntimeError("tensorboard did not start:\n" + "".join(log))
+
+        def get(path, body=None):
+            req = urllib.request.Request(url + path, data=body and json.dumps(body).encode(),
+                                         headers={"Content-Type": "application/json"})
+            with urllib.request.urlopen(req, timeout=30) as r:
+                return json.loads(r.read().decode())
+        # the data server loads in the background: wait until the answers stop changing
+        prev = None
+        while time.time() < deadline:
+            cur = [get("data/runs"), get("data/plugin/scalars/tags"), get("data/plugin/histograms/tags")]
+            if cur == prev and cur[0]:
+                break
+            prev = cur
+            time.sleep(1.0)
+        out = {"runs": cur[0], "scalars": {}, "histograms": {}}
+        for run, tags in cur[1].items():
+            for tag in tags:
+                q = urllib.parse.urlencode({"run": run, "tag": tag})
+                out["scalars"][run + "|" + tag] = get("data/plugin/scalars/scalars?" + q)
+        for run, tags in cur[2].items():
+            for tag in tags:
+                q = urllib.parse.urlencode({"run": run, "tag": tag})
+                out["histograms"][run + "|" + tag] = get("data/plugin/histograms/histograms?" + q)
+        for plugin in ["images", "text", "pr_curves", "mesh"]:
+            out[plugin] = get("data/plugin/%s/tags" % plugin)
+        out["graph_runs"] = sorted(get("data/plugin/graphs/info").keys())
+        sg = get("data/plugin/hparams/session_groups", {
+            "experimentName": "", "allowedStatuses": ["STATUS_SUCCESS", "STATUS_UNKNOWN", "STATUS_RUNNING",
+                                                      "STATUS_FAILURE"], "colParams": [], "startIndex": 0,
+            "sliceSize": 100})
+        out["session_groups"] = [{"name": g["name"], "hparams": g["hparams"],
+                                  "metrics": {m["name"]["tag"]: m["value"] for m in g["metricValues"]}}
+                                 for g in sg.get("sessionGroups", [])]
+        return out
+    finally:
+        p.terminate()
+        try:
+            p.wait(10)
+        except subprocess.TimeoutExpired:
+            p.kill()
+
+
 def main():
     mode = sys.argv[1]
     if mode == "read":
@@ -233,6 +301,9 @@ def main():
             kind, path = a.split(":", 1)
             out[a] = read(path) if kind == "read" else records(path)
         print("return " + lua(out))
+    elif mode == "serve":
+        import urllib.parse  # noqa: F401
+        print("return " + lua(serve(sys.argv[2])))
     elif mode == "torch_pr":
         print("return " + lua(torch_pr(*sys.argv[2:])))
     elif mode == "torch_hist":

@@ -160,6 +160,7 @@ describe("wick.tb argument errors", function()
     local cases = {
       { "add_scalar: tag must be a string (got number)", ew.add_scalar, ew, 1, 1 },
       { "add_scalar: tag is not valid UTF-8", ew.add_scalar, ew, "\xff", 1 },
+      { "add_scalar: tag contains a NUL byte", ew.add_scalar, ew, "a\0b", 1 },
       { "add_scalar: scalar_value must be a number (got nil)", ew.add_scalar, ew, "x" },
       { "add_scalar: scalar_value must be a number or a one-element tensor (got a tensor of 2 elements)", ew.add_scalar, ew, "x", wick.zeros(2) },
       { "add_scalar: global_step must be an integer (got 1.5)", ew.add_scalar, ew, "x", 1, 1.5 },

@@ -103,10 +103,13 @@ describe("wick.tb event files", function()
 
     local d2 = newdir()
     local w2 = wick.tb.SummaryWriter(d2, { flush_secs = 1 })
-    w2:add_scalar("y", 1, 1)
+    peer.sleep(0.2) -- the thread is idle, waiting for a first record
+    local t0 = wick._tb.now()
+    w2:add_scalar("y", 1, 1) -- one record, far below max_queue: written after flush_secs
     local f2 = peer.files(d2)[1]
     assert.are.equal(1, nrecords(f2))
     assert.are.equal(2, wait_records(f2, 2))
+    assert.is_true(wick._tb.now() - t0 >= 0.9)
     w2:close()
   end)
 

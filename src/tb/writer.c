@@ -257,7 +257,8 @@ wick_status wick_tb_writer_add(wick_tb_writer *w, const void *event, size_t n) {
   }
   if (w->tail) w->tail->next = r; else w->head = r;
   w->tail = r;
-  if (++w->pending >= (size_t)w->max_queue) pthread_cond_signal(&w->wake);
+  /* the first pending record starts the thread's flush_secs clock; max_queue ends the wait */
+  if (++w->pending == 1 || w->pending >= (size_t)w->max_queue) pthread_cond_signal(&w->wake);
   while (w->pending >= 2 * (size_t)w->max_queue && !w->err[0]) pthread_cond_wait(&w->done, &w->mu);
   pthread_mutex_unlock(&w->mu);
   return WICK_OK;

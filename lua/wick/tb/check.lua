@@ -16,6 +16,7 @@ function M.tag(op, tag, what)
   end
   -- protobuf `string` fields must be UTF-8: TensorBoard's loader rejects the whole file otherwise
   if not utf8.len(tag) then error(("%s: %s is not valid UTF-8"):format(op, what), 0) end
+  if tag:find("\0", 1, true) then error(("%s: %s contains a NUL byte"):format(op, what), 0) end
   return tag
 end
 
