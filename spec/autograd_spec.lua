@@ -1,11 +1,7 @@
 -- Autograd: graph recording, the engine, hooks, grad mode, in-place rules, gradchecks.
 local gradcheck = function(...) return wick.autograd.gradcheck(...) end
 
-local function err(fn, ...)
-  local ok, msg = pcall(fn, ...)
-  assert.is_false(ok, "expected an error")
-  return msg
-end
+local err = require("helpers").err
 
 local function near(a, b, tol)
   tol = tol or 1e-5

@@ -3,11 +3,7 @@
 -- fuzzing, and interop with PyTorch's safetensors (spec/ref/safetensors_ref.py).
 local helpers = require("helpers")
 
-local function err(fn, ...)
-  local ok, msg = pcall(fn, ...)
-  assert.is_false(ok, "expected an error")
-  return msg
-end
+local err = require("helpers").err
 
 local root = (debug.getinfo(1, "S").source:match("^@(.*)/spec/io_spec%.lua$") or ".")
 local dir = helpers.tmpdir()

@@ -2,11 +2,7 @@
 -- gradients against PyTorch (spec/ref/nn_ref.py, run live when /usr/bin/python3 has torch),
 -- finite-difference gradchecks in f64, hand-computed values, and errors word for word.
 
-local function err(fn, ...)
-  local ok, msg = pcall(fn, ...)
-  assert.is_false(ok, "expected an error")
-  return msg
-end
+local err = require("helpers").err
 
 local function numel(shape)
   local n = 1

@@ -3,11 +3,7 @@
 -- the interop block reruns that script live for a fresh seed when python3-torch is installed.
 local here = debug.getinfo(1, "S").source:match("^@(.*)/[^/]*$") or "spec"
 
-local function err(fn, ...)
-  local ok, msg = pcall(fn, ...)
-  assert.is_false(ok, "expected an error")
-  return msg
-end
+local err = require("helpers").err
 
 -- a flat Lua list of t's elements in logical order
 local function flat(t)

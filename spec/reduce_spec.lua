@@ -1,11 +1,7 @@
 -- Reductions: sum mean prod max min amax amin argmax argmin var std any all count_nonzero
 -- logsumexp norm, and cumsum cumprod softmax log_softmax. Values are hand-computed, checked
 -- against a naive Lua reduction, or taken from PyTorch (spec/ref/reduce_ref.py).
-local function err(fn, ...)
-  local ok, msg = pcall(fn, ...)
-  assert.is_false(ok, "expected an error")
-  return msg
-end
+local err = require("helpers").err
 
 -- a == b within tol (relative above 1); nan equals nan. Tables compare element by element.
 -- (luassert is only called on a mismatch: it is slow on the large comparisons below)

@@ -1,9 +1,5 @@
 -- Tensors: creation, dtypes and promotion, views, elementwise math, matmul, errors, memory.
-local function err(fn, ...)
-  local ok, msg = pcall(fn, ...)
-  assert.is_false(ok, "expected an error")
-  return msg
-end
+local err = require("helpers").err
 
 local function near(a, b, tol)
   tol = tol or 1e-6

@@ -8,16 +8,7 @@
 #include "core/ops.h"
 #include "core/optim.h"
 
-static int failures;
-#define CHECK(cond, ...)                                       \
-  do {                                                         \
-    if (!(cond)) {                                             \
-      failures++;                                              \
-      printf("FAIL %s:%d: ", __FILE__, __LINE__);              \
-      printf(__VA_ARGS__);                                     \
-      printf("\n");                                            \
-    }                                                          \
-  } while (0)
+#include "check.h"
 
 static wick_tensor *vec(wick_dtype dt, int64_t n, const double *v) {
   wick_tensor *t = NULL;

@@ -6,16 +6,7 @@
 
 #include "core/rng.h"
 
-static int failures;
-#define CHECK(cond, ...)                                       \
-  do {                                                         \
-    if (!(cond)) {                                             \
-      failures++;                                              \
-      printf("FAIL %s:%d: ", __FILE__, __LINE__);              \
-      printf(__VA_ARGS__);                                     \
-      printf("\n");                                            \
-    }                                                          \
-  } while (0)
+#include "check.h"
 
 static void test_mt19937(void) {
   wick_generator *g = wick_generator_new();

@@ -10,15 +10,7 @@
 #include "io/json.h"
 #include "io/safetensors.h"
 
-static int failures;
-
-#define CHECK(cond)                                                              \
-  do {                                                                           \
-    if (!(cond)) {                                                               \
-      fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond);   \
-      failures++;                                                                \
-    }                                                                            \
-  } while (0)
+#include "check.h"
 
 static void check_msg(const char *what, const char *expected) {
   if (strcmp(wick_last_error(), expected) != 0) {

@@ -8,16 +8,7 @@
 
 #include "io/worker_pool.h"
 
-static int failures;
-#define CHECK(cond, ...)                                       \
-  do {                                                         \
-    if (!(cond)) {                                             \
-      failures++;                                              \
-      printf("FAIL %s:%d: ", __FILE__, __LINE__);              \
-      printf(__VA_ARGS__);                                     \
-      printf("\n");                                            \
-    }                                                          \
-  } while (0)
+#include "check.h"
 
 /* Task t: input is one int64 k; output is k * 1000 + worker id, then `t * 100000` bytes of
  * t % 251 (big tasks grow the slot). Task 7 fails, task 13 is killed, task 17 exits with 5. */

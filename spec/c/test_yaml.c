@@ -7,15 +7,7 @@
 
 #include "io/yaml.h"
 
-static int failures;
-
-#define CHECK(cond)                                                   \
-  do {                                                                \
-    if (!(cond)) {                                                    \
-      fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
-      failures++;                                                     \
-    }                                                                 \
-  } while (0)
+#include "check.h"
 
 static wick_yaml_doc *parse(const char *text) {
   wick_yaml_doc *doc = NULL;

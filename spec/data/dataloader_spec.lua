@@ -3,11 +3,7 @@
 local helpers = require("helpers")
 local data = wick.data
 
-local function err(fn, ...)
-  local ok, msg = pcall(fn, ...)
-  assert.is_false(ok, "expected an error")
-  return msg
-end
+local err = require("helpers").err
 
 local ds = data.TensorDataset(wick.arange(20):float():reshape(10, 2), wick.arange(10))
 

@@ -1,11 +1,7 @@
 -- The dataset protocol (#ds, ds:get(i) 0-based), TensorDataset, Subset, and default_collate.
 local data = wick.data
 
-local function err(fn, ...)
-  local ok, msg = pcall(fn, ...)
-  assert.is_false(ok, "expected an error")
-  return msg
-end
+local err = require("helpers").err
 
 describe("TensorDataset", function()
   local x = wick.arange(12):reshape(4, 3)

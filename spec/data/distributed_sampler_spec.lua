@@ -3,11 +3,7 @@
 local data = wick.data
 local here = debug.getinfo(1, "S").source:match("^@(.*)/data/[^/]*$") or "spec"
 
-local function err(fn, ...)
-  local ok, msg = pcall(fn, ...)
-  assert.is_false(ok, "expected an error")
-  return msg
-end
+local err = require("helpers").err
 
 local function ranks(n, r, opts, epoch)
   local out = {}

@@ -3,11 +3,7 @@
 local helpers = require("helpers")
 local data = wick.data
 
-local function err(fn, ...)
-  local ok, msg = pcall(fn, ...)
-  assert.is_false(ok, "expected an error")
-  return msg
-end
+local err = require("helpers").err
 
 local dir = helpers.tmpdir()
 local function path(name) return dir .. "/" .. name end

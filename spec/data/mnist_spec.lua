@@ -5,11 +5,7 @@
 local helpers = require("helpers")
 local data = wick.data
 
-local function err(fn, ...)
-  local ok, msg = pcall(fn, ...)
-  assert.is_false(ok, "expected an error")
-  return msg
-end
+local err = require("helpers").err
 
 local ROOT = "/usr/share/datasets/fashion-mnist"
 local function installed()

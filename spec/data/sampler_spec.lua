@@ -2,11 +2,7 @@
 -- generator state (spec/ref/data_ref.py, PyTorch 1.13).
 local data = wick.data
 
-local function err(fn, ...)
-  local ok, msg = pcall(fn, ...)
-  assert.is_false(ok, "expected an error")
-  return msg
-end
+local err = require("helpers").err
 
 local function list(s)
   local out = {}

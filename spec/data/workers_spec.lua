@@ -4,11 +4,7 @@
 local helpers = require("helpers")
 local data = wick.data
 
-local function err(fn, ...)
-  local ok, msg = pcall(fn, ...)
-  assert.is_false(ok, "expected an error")
-  return msg
-end
+local err = require("helpers").err
 
 -- every batch of one epoch, as plain Lua values (tensors as {dtype, shape, values})
 local function plain(v)

@@ -4,11 +4,7 @@
 local helper = require("spec.support.wick_run")
 local dist = wick.dist
 
-local function err(fn, ...)
-  local ok, msg = pcall(fn, ...)
-  assert.is_false(ok, "expected an error")
-  return msg
-end
+local err = require("helpers").err
 
 -- Processes whose command line holds the marker (the workers' "sleep" shells).
 local function leftovers(marker)

@@ -3,11 +3,7 @@
 local helper = require("spec.support.wick_run")
 local dist = wick.dist
 
-local function err(fn, ...)
-  local ok, msg = pcall(fn, ...)
-  assert.is_false(ok, "expected an error")
-  return msg
-end
+local err = require("helpers").err
 
 local SECRET = "spec-secret-0123"
 

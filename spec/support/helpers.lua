@@ -1,5 +1,13 @@
 -- Helpers shared by the specs: where the wick binary is, running commands, temp files.
 local M = {}
+local assert = require("luassert")
+
+-- Calls fn(...), asserts that it raised, and returns the error message.
+function M.err(fn, ...)
+  local ok, msg = pcall(fn, ...)
+  assert.is_false(ok, "expected an error")
+  return msg
+end
 
 -- The wick binary under test: $WICK_BIN (set by ctest), else the running host itself.
 function M.wick_bin()

@@ -4,11 +4,7 @@ local helpers = require("helpers")
 local peer = dofile((debug.getinfo(1, "S").source:match("^@(.*)/plugins_spec%.lua$") or "spec/tb") .. "/peer.lua")
 
 local tmp = helpers.tmpdir()
-local function err(fn, ...)
-  local ok, msg = pcall(fn, ...)
-  assert.is_false(ok, "expected an error")
-  return msg
-end
+local err = require("helpers").err
 local function f32(x) return (string.unpack("f", string.pack("f", x))) end
 local function close_to(a, b, what)
   assert.are.equal(#a, #b, what)

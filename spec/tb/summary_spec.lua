@@ -5,11 +5,7 @@ local helpers = require("helpers")
 local peer = dofile((debug.getinfo(1, "S").source:match("^@(.*)/summary_spec%.lua$") or "spec/tb") .. "/peer.lua")
 
 local tmp = helpers.tmpdir()
-local function err(fn, ...)
-  local ok, msg = pcall(fn, ...)
-  assert.is_false(ok, "expected an error")
-  return msg
-end
+local err = require("helpers").err
 local function f32(x) return (string.unpack("f", string.pack("f", x))) end
 
 -- Everything is written first, read back in one python start, then checked test by test.

@@ -10,11 +10,7 @@ local function newdir()
   n = n + 1
   return tmp .. "/run" .. n
 end
-local function err(fn, ...)
-  local ok, msg = pcall(fn, ...)
-  assert.is_false(ok, "expected an error")
-  return msg
-end
+local err = require("helpers").err
 local function nrecords(file) return #peer.records_lua(peer.slurp(file)) end
 -- Waits (up to 10 s: the machine may be loaded) until file holds n records; returns the count.
 local function wait_records(file, n)
