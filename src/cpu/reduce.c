@@ -493,6 +493,45 @@ static void run_unit(const red_plan *P, const red_ws *w, int64_t t, int64_t r0, 
   else inner_unit(P, t, r0, r1, s);
 }
 
+/* The work of one thread (or of the caller alone): the `omp for` loops below share the tasks
+ * when called inside a parallel region and run them all otherwise. */
+static void run_tasks(red_plan *pp, int64_t lanes, int64_t parts, int64_t ntasks, int64_t per,
+                      red_state *scratch, int *oom_flag) {
+  red_plan P = *pp;
+  int oom = 0;
+  red_ws w = {0};
+  red_state one;
+  if (P.outer && !ws_alloc(&w, lanes)) {
+    oom = 1;
+  }
+  red_state *s = P.outer ? w.st : &one;
+  bool ok = !P.outer || w.af; /* every thread must still reach the worksharing loops */
+  if (parts == 1) {
+#pragma omp for schedule(static)
+    for (int64_t t = 0; t < ntasks; t++) {
+      if (P.rows) { row_f32(&P, t); continue; }
+      if (!ok) continue;
+      run_unit(&P, &w, t, 0, P.rsz[0], s);
+      store_task(&P, t, s);
+    }
+  } else {
+    /* few outputs: split reduced dim 0 into parts, combined in order below */
+#pragma omp for schedule(static)
+    for (int64_t u = 0; u < ntasks * parts; u++) {
+      if (!ok) continue;
+      int64_t t = u / parts, k = u % parts;
+      int64_t r0 = P.rsz[0] * k / parts, r1 = P.rsz[0] * (k + 1) / parts;
+      run_unit(&P, &w, t, r0, r1, s);
+      memcpy(scratch + u * per, s, (size_t)per * sizeof *s);
+    }
+  }
+  free(w.af);
+  if (oom) {
+#pragma omp atomic write
+    *oom_flag = 1;
+  }
+}
+
 wick_status wick_cpu_reduce(wick_redop op, wick_tensor *out, const wick_tensor *a, int nred) {
   red_plan P;
   memset(&P, 0, sizeof P);
@@ -561,36 +600,13 @@ wick_status wick_cpu_reduce(wick_redop op, wick_tensor *out, const wick_tensor *
   if (parts > 1 && !(scratch = malloc((size_t)(ntasks * parts * per) * sizeof *scratch)))
     return wick_errorf(WICK_ERR_OOM, "reduce: out of memory for partial results");
   int oom = 0;
-#pragma omp parallel num_threads(nt) if (nt > 1)
-  {
-    red_ws w = {0};
-    red_state one;
-    if (P.outer && !ws_alloc(&w, lanes)) {
-#pragma omp atomic write
-      oom = 1;
-    }
-    red_state *s = P.outer ? w.st : &one;
-    bool ok = !P.outer || w.af; /* every thread must still reach the worksharing loops */
-    if (parts == 1) {
-#pragma omp for schedule(static)
-      for (int64_t t = 0; t < ntasks; t++) {
-        if (P.rows) { row_f32(&P, t); continue; }
-        if (!ok) continue;
-        run_unit(&P, &w, t, 0, P.rsz[0], s);
-        store_task(&P, t, s);
-      }
-    } else {
-      /* few outputs: split reduced dim 0 into parts, combined in order below */
-#pragma omp for schedule(static)
-      for (int64_t u = 0; u < ntasks * parts; u++) {
-        if (!ok) continue;
-        int64_t t = u / parts, k = u % parts;
-        int64_t r0 = P.rsz[0] * k / parts, r1 = P.rsz[0] * (k + 1) / parts;
-        run_unit(&P, &w, t, r0, r1, s);
-        memcpy(scratch + u * per, s, (size_t)per * sizeof *s);
-      }
-    }
-    free(w.af);
+  /* small reductions never enter a parallel region: even a one-thread region costs more than
+   * summing a few hundred numbers */
+  if (nt > 1) {
+#pragma omp parallel num_threads(nt)
+    run_tasks(&P, lanes, parts, ntasks, per, scratch, &oom);
+  } else {
+    run_tasks(&P, lanes, parts, ntasks, per, scratch, &oom);
   }
   if (!oom && parts > 1) {
     for (int64_t t = 0; t < ntasks; t++) {
