@@ -74,6 +74,8 @@ describe("creation", function()
     assert.are.equal("wick was built without CUDA", err(wick.zeros, 2, {device = "cuda:0"}))
     assert.are.equal("invalid device 'gpu' (expected 'cpu' or 'cuda:N')", err(wick.zeros, 2, {device = "gpu"}))
     assert.are.equal("arange: step must be nonzero", err(wick.arange, 0, 1, 0))
+    assert.are.equal("arange: cannot make a tensor of 1e+300 elements from start 0, end 1e+300, step 1",
+      err(wick.arange, 1e300))
   end)
 end)
 

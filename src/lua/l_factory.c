@@ -182,7 +182,11 @@ static int l_arange(lua_State *L) {
   if (step == 0) return l_errorf(L, "arange: step must be nonzero");
   if ((end - start) / step < 0)
     return l_errorf(L, "arange: upper bound and larger bound inconsistent with step sign");
-  int64_t n = (int64_t)ceil((end - start) / step);
+  double count = ceil((end - start) / step);
+  if (!(count < 9.0e15)) /* also catches NaN from inf or nan bounds */
+    return l_errorf(L, "arange: cannot make a tensor of %g elements from start %g, end %g, step %g",
+                    count, start, end, step);
+  int64_t n = (int64_t)count;
   wick_dtype dt = l_optdtype(L, opts, "dtype", allint ? WICK_DTYPE_I64 : WICK_DTYPE_F32);
   wick_device dev = l_optdevice(L, opts, "device", wick_cpu());
   l_tensor_box *box = l_newbox(L);
