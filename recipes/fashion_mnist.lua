@@ -1,5 +1,8 @@
 -- The default recipe: trains small_cnn (or an MLP, model=mlp) on Fashion-MNIST with SGD and
 -- momentum, evaluates test accuracy after each epoch, and saves the weights as safetensors.
+-- Under `wick run` it logs to TensorBoard in its run directory (docs/runs.md): train/loss every
+-- log_every steps, lr, test accuracy, weight/gradient histograms and sample predictions per
+-- epoch, the graph; the runner adds the hparams and final metrics.
 -- Normalised inputs and a cosine-annealed lr make one epoch reliably reach 0.89 (without them
 -- PyTorch's 1-epoch accuracy of this model spreads over 0.87-0.89 with the seed).
 --   wick run recipes/fashion_mnist.lua                    # 1 epoch of small_cnn, >= 0.88 accuracy
@@ -22,6 +25,52 @@ local function evaluate(model, loader)
   end)
   model:train()
   return correct / total
+end
+
+-- TensorBoard logging in the run directory (nil outside `wick run`): everything heavier than a
+-- scalar happens once per epoch, so logging does not slow training.
+local function open_log(cfg, model, test)
+  local dir = wick.run_dir()
+  if not dir then return nil end
+  local tb = wick.tb.SummaryWriter(dir)
+  -- a fixed sample of test images: shown as a grid with the predictions after each epoch
+  local n = math.min(cfg.log_images, #test)
+  local log = { tb = tb, n = n }
+  if n > 0 then
+    log.x = test:get_batch(wick.arange(n))
+    log.pixels = test.data:narrow(0, 0, n):unsqueeze(1) -- u8 [n, 1, 28, 28], as stored
+    log.labels = test.targets:narrow(0, 0, n):tolist()
+    -- traced in eval mode: dropout would draw random numbers and change the training run
+    model:eval()
+    tb:add_graph(model, log.x)
+    model:train()
+  end
+  return log
+end
+
+local function log_epoch(log, model, epoch, acc, test)
+  local tb = log.tb
+  tb:add_scalar("test/accuracy", acc, epoch)
+  for name, p in model:named_parameters() do
+    tb:add_histogram("weights/" .. name, p, epoch)
+    if p.grad then tb:add_histogram("grads/" .. name, p.grad, epoch) end
+  end
+  if log.n > 0 then
+    local pred = wick.no_grad(function()
+      model:eval()
+      local out = model(log.x):argmax(1):tolist()
+      model:train()
+      return out
+    end)
+    tb:add_images("test/samples", log.pixels, epoch)
+    local lines = { "| # | label | prediction |", "|---|---|---|" }
+    for i = 1, log.n do
+      lines[#lines + 1] = string.format("| %d | %s | %s%s |", i - 1, test.classes[log.labels[i] + 1],
+        test.classes[pred[i] + 1], pred[i] == log.labels[i] and "" or " ✗")
+    end
+    tb:add_text("test/predictions", table.concat(lines, "\n"), epoch)
+  end
+  tb:flush()
 end
 
 local function mkdir_for(path)
@@ -58,18 +107,23 @@ return wick.recipe {
     for _, p in ipairs(model:parameters()) do nparams = nparams + p:numel() end
     print(string.format("%s: %d parameters, %d training batches of %d, %d threads", cfg.model,
       nparams, #loader, cfg.batch_size, wick.get_num_threads()))
+    local log = open_log(cfg, model, test)
     local start = wick.perf_counter()
     local result
     for epoch = 0, cfg.epochs - 1 do
       local t0, loss_sum, seen = wick.perf_counter(), 0.0, 0
-      for _, x, y in loader:iter() do
+      for batch, x, y in loader:iter() do
         opt:zero_grad()
         local loss = nn.functional.cross_entropy(model(x), y)
         loss:backward()
         opt:step()
+        local step = epoch * #loader + batch
+        local log_now = log and cfg.log_every > 0 and step % cfg.log_every == 0
+        if log_now then log.tb:add_scalar("train/lr", opt.param_groups[1].lr, step) end
         if sched then sched:step() end
-        local b = y:size(0)
-        loss_sum, seen = loss_sum + loss:item() * b, seen + b
+        local b, l = y:size(0), loss:item()
+        loss_sum, seen = loss_sum + l * b, seen + b
+        if log_now then log.tb:add_scalar("train/loss", l, step) end
       end
       local train_time = wick.perf_counter() - t0
       local acc = evaluate(model, test_loader)
@@ -78,11 +132,14 @@ return wick.recipe {
       print(string.format("epoch %d/%d  train loss %.4f  test accuracy %.4f  %.0f samples/s  elapsed %.1fs",
         epoch + 1, cfg.epochs, result.train_loss, acc, result.samples_per_sec, wick.perf_counter() - start))
       io.stdout:flush()
+      if log then log_epoch(log, model, epoch + 1, acc, test) end
     end
-    if cfg.out then
-      mkdir_for(cfg.out)
-      wick.save(cfg.out, model:state_dict())
-      print("saved " .. cfg.out)
+    if log then log.tb:close() end
+    local out = cfg.out or (wick.run_dir() and wick.run_dir() .. "/model.safetensors")
+    if out then
+      mkdir_for(out)
+      wick.save(out, model:state_dict())
+      print("saved " .. out)
     end
     return result
   end,

@@ -23,6 +23,8 @@ options:
   --node-rank R            rank of this node
   --master-addr HOST       rendezvous host
   --master-port PORT       rendezvous port
+  --run-dir DIR            the run's directory (default runs/<recipe>-<date>-<n>; docs/runs.md)
+  --system-metrics SECS    log CPU % and RSS to TensorBoard every SECS seconds
   -h, --help               print this help
 
 recipe arguments:
@@ -42,8 +44,9 @@ end
 local launcher_options = {
   ["-n"] = "nproc", ["--nproc-per-node"] = "nproc", ["--nnodes"] = "nnodes",
   ["--node-rank"] = "node_rank", ["--master-addr"] = "master_addr", ["--master-port"] = "master_port",
+  ["--run-dir"] = "run_dir", ["--system-metrics"] = "system_metrics",
 }
-local integer_options = { nproc = 1, nnodes = 1, node_rank = 0, master_port = 1 } -- minimum values
+local integer_options = { nproc = 1, nnodes = 1, node_rank = 0, master_port = 1, system_metrics = 1 } -- minimum values
 
 local function option_names()
   local names = { "-h", "--help" }
@@ -109,7 +112,7 @@ local function recipe_help(r, path)
   return 0
 end
 
-local function run_recipe(r, path, rest)
+local function run_recipe(r, path, rest, opts)
   r.dir = path:match("^(.*)/[^/]*$") or "."
   local configs, overrides = {}, {}
   local i = 1
@@ -133,12 +136,17 @@ local function run_recipe(r, path, rest)
   end
   local ok, cfg = pcall(r.resolve, r, configs, overrides)
   if not ok then return fail("wick run", tostring(cfg)) end
-  r:start(cfg, path) -- errors in main propagate (the host prints a traceback)
+  -- the run directory (docs/runs.md); closing `run` records the result, or the error while it
+  -- propagates (the host prints it with the traceback of where it was raised)
+  local started, run = pcall(require("wick.runs").start, { path = path, cfg = cfg, run_dir = opts.run_dir })
+  if not started then return fail("wick run", tostring(run)) end
+  local guard <close> = run
+  run.result = r:start(cfg, path)
   return 0
 end
 
 -- Runs one file in this process: a recipe, or a plain script.
-local function run_file(args, file_index)
+local function run_file(args, file_index, opts)
   local path = args[file_index]
   local rest = table.move(args, file_index + 1, #args, 1, {})
   local f, err = io.open(path, "r")
@@ -151,7 +159,7 @@ local function run_file(args, file_index)
   set_arg(file_index)
   local r = chunk(table.unpack(rest))
   if not recipe.is_recipe(r) then return 0 end -- a plain script: it has run
-  return run_recipe(r, path, rest)
+  return run_recipe(r, path, rest, opts)
 end
 
 -- The launcher. One process runs the file here. With N > 1 processes the launcher
@@ -161,8 +169,16 @@ local function launch(opts, args, file_index)
   if opts.nnodes > 1 then
     return fail("wick run", "--nnodes " .. opts.nnodes .. " needs multi-node support, which this build does not have yet")
   end
-  if opts.nproc > 1 then return require("wick.dist.launch").run(opts, args, file_index) end
-  return run_file(args, file_index)
+  if opts.nproc > 1 then
+    local runs = require("wick.runs")
+    local ok, dir, named = pcall(runs.launch_begin, args[file_index], opts.run_dir, opts.nproc)
+    if not ok then return fail("wick run", dir) end
+    local code = require("wick.dist.launch").run(opts, args, file_index)
+    local recorded, err = pcall(runs.launch_end, dir, code, named)
+    if not recorded then io.stderr:write("wick run: could not record the run in ", dir, ": ", tostring(err), "\n") end
+    return code
+  end
+  return run_file(args, file_index, opts)
 end
 
 function cli.run(args)
@@ -177,6 +193,8 @@ function cli.run(args)
     return 0
   end
   if not args[file_index] then return fail("wick run", "missing RECIPE after '--'") end
+  -- read by wick.runs in this process and in the workers of -n N
+  if opts.system_metrics then require("wick.core")._dist.setenv("WICK_SYSTEM_METRICS", tostring(opts.system_metrics)) end
   return launch(opts, args, file_index)
 end
 
@@ -220,8 +238,27 @@ end
 
 -- ---- wick runs ----
 
+cli.RUNS_USAGE = [[
+usage: wick runs [DIR]
+
+Lists the runs in DIR (default runs/), oldest first: name, start date (UTC), status, the
+hyperparameters that differ across them, and their final metrics.
+]]
+
 function cli.runs(args)
-  return fail("wick runs", "run directories are not written by this build yet")
+  if args[1] == "-h" or args[1] == "--help" then
+    io.stdout:write(cli.RUNS_USAGE)
+    return 0
+  end
+  if args[2] then return fail("wick runs", "unexpected argument '" .. args[2] .. "'") end
+  local runs = require("wick.runs")
+  local list = runs.list(args[1])
+  if #list == 0 then
+    io.stdout:write("no runs in ", args[1] or runs.BASE, "\n")
+    return 0
+  end
+  io.stdout:write(runs.format(list))
+  return 0
 end
 
 -- ---- wick convert ----

@@ -22,6 +22,7 @@ local lazy = {
   checkpoint = "wick.checkpoint",
   tb = "wick.tb",
   dist = "wick.dist",
+  runs = "wick.runs",
   config = "wick.config", autograd = "wick.autograd", recipe_runner = "wick.recipe", recipe = "wick.recipe", cli = "wick.cli", repl = "wick.repl",
 }
 setmetatable(wick, {
@@ -34,6 +35,9 @@ setmetatable(wick, {
     end
   end,
 })
+
+-- The directory of the run in progress under `wick run` (nil otherwise): docs/runs.md.
+function wick.run_dir() return require("wick.runs").current_dir() end
 
 package.loaded.wick = wick
 require("wick.tensor")

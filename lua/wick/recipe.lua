@@ -99,6 +99,11 @@ function Recipe:run(opts)
   return self:start(self:resolve(opts.configs, opts.overrides), opts.name)
 end
 
+-- wick.recipe.report{accuracy = 0.9, ...}: final metrics of the run in progress (docs/runs.md).
+function recipe.report(metrics)
+  return require("wick.runs").report(metrics)
+end
+
 -- wick.recipe{...} and recipe.new{...} build a recipe (not tail calls: the caller stays level 3).
 function recipe.new(spec)
   local r = new(spec, 3)

@@ -23,7 +23,10 @@ end
 function M.run(args, opts)
   opts = opts or {}
   local errfile = os.tmpname()
-  local parts = { "cd", quote(opts.cwd or M.root), "&&", quote(M.bin()) }
+  local parts = { "cd", quote(opts.cwd or M.root), "&&" }
+  -- a spec that picks its working directory expects run directories under it
+  if opts.cwd and opts.cwd ~= M.root then for _, w in ipairs { "env", "-u", "WICK_RUNS_DIR" } do parts[#parts + 1] = w end end
+  parts[#parts + 1] = quote(M.bin())
   for _, a in ipairs(args) do parts[#parts + 1] = quote(a) end
   parts[#parts + 1] = "2>" .. quote(errfile)
   parts[#parts + 1] = "</dev/null"

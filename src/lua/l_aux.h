@@ -95,6 +95,8 @@ void l_open_data(lua_State *L, int core, int methods);
 void l_open_io(lua_State *L, int core, int methods);
 void l_open_torchload(lua_State *L, int core, int methods);
 void l_open_dist(lua_State *L, int core, int methods);
+void l_open_pg(lua_State *L, int core, int methods);
+struct wick_store_client *l_dist_checkstore(lua_State *L, int idx);
 void l_open_tb(lua_State *L, int core, int methods);
 
 /* Registers fns into the table at absolute index t. */

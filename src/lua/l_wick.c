@@ -90,6 +90,7 @@ int luaopen_wick_core(lua_State *L) {
   l_open_io(L, core, methods);
   l_open_torchload(L, core, methods);
   l_open_dist(L, core, methods);
+  l_open_pg(L, core, methods);
   l_open_tb(L, core, methods);
   lua_settop(L, core);
   return 1;
