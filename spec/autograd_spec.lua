@@ -114,6 +114,47 @@ describe("autograd", function()
     assert.is_true(gradcheck(function(a) return a:clone():double() end, { m }))
   end)
 
+  it("passes gradchecks for reductions and softmax", function()
+    local x = f64(3, 4)
+    for _, fn in ipairs{
+      function(a) return a:sum() end, function(a) return a:sum(1) end,
+      function(a) return a:sum(0, {keepdim = true}) end, function(a) return a:sum({0, 1}) end,
+      function(a) return a:mean() end, function(a) return a:mean(-1) end,
+      function(a) return a:var() end, function(a) return a:var(1, {correction = 0}) end,
+      function(a) return a:std(0) end, function(a) return a:std(1, {keepdim = true}) end,
+      function(a) return a:amax(1) end, function(a) return a:amin(0) end, function(a) return a:max() end,
+      function(a) local v = a:max(1); return v end, function(a) local v = a:min(0, {keepdim = true}); return v end,
+      function(a) return a:logsumexp(1) end, function(a) return a:softmax(1) end,
+      function(a) return a:log_softmax(0) end, function(a) return a:norm() end,
+      function(a) return a:norm(1) end, function(a) return a:norm(3, 1) end,
+      function(a) return a:cumsum(1) end, function(a) return a:cumsum(0) end,
+    } do
+      assert.is_true(gradcheck(fn, { x }))
+    end
+  end)
+
+  it("passes gradchecks for indexing and joining", function()
+    local x, y = f64(4, 3), f64(4, 3)
+    local rows = wick.tensor{2, 0, 2}             -- a repeated index accumulates
+    local idx = wick.tensor{{0, 2, 1}, {2, 2, 0}, {1, 0, 0}, {0, 1, 2}}
+    local mask = wick.tensor{{true, false, true}, {false, false, true}, {true, true, false}, {false, true, false}}
+    for _, fn in ipairs{
+      function(a) return a:index_select(0, rows) end, function(a) return a:index_select(1, wick.tensor{1, 1}) end,
+      function(a) return a:gather(1, idx) end,
+      function(a, b) return a:scatter(1, wick.tensor{{0}, {1}, {2}, {0}}, b:narrow(1, 0, 1)) end,
+      function(a, b) return a:scatter_add(1, idx, b) end,
+      function(a) return a:masked_fill(mask, 0.5) end,
+      function(a, b) return wick.cat({a, b}, 0) end, function(a, b) return wick.cat({a, b * 2}, 1) end,
+      function(a, b) return wick.stack({a, b}, 1) end,
+      function(a) return a:index{rows, ":"} end, function(a) return a:index{mask} end,
+      function(a) return a:index{{1, 3}, -1} end, function(a) return a:index{":", "newaxis", {0, 3, 2}} end,
+      function(a) return a:chunk(2, 0)[2] end, function(a) local p = a:split({1, 2}, 1); return p[2] end,
+      function(a) return a:unbind(0)[3] end,
+    } do
+      assert.is_true(gradcheck(fn, { x, y }))
+    end
+  end)
+
   it("records in-place ops on non-leaves and refuses them on leaves", function()
     local x = wick.tensor({1.0, 2.0}, { requires_grad = true })
     local y = x * 2
