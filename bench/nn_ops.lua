@@ -4,17 +4,7 @@
 local threads = tonumber(os.getenv("WICK_BENCH_THREADS") or "2")
 wick.set_num_threads(threads)
 
-local function bench(name, fn, iters)
-  fn()
-  local best = math.huge
-  for _ = 1, 5 do
-    local t0 = wick.perf_counter()
-    for _ = 1, iters do fn() end
-    local dt = (wick.perf_counter() - t0) / iters
-    if dt < best then best = dt end
-  end
-  print(("%s\t%.3f"):format(name, best * 1e6))
-end
+local bench = dofile((arg[0]:match("^(.*)/[^/]*$") or ".") .. "/timing.lua")
 
 wick.manual_seed(0)
 local B = 64

@@ -1,16 +1,6 @@
 -- Per-op overhead of small tensor ops and throughput of large ones, in wick.
 -- Prints "name<TAB>microseconds per call"; bench/ops_torch.py prints the same for PyTorch.
-local function bench(name, fn, iters)
-  fn()
-  local best = math.huge
-  for _ = 1, 5 do
-    local t0 = wick.perf_counter()
-    for _ = 1, iters do fn() end
-    local dt = (wick.perf_counter() - t0) / iters
-    if dt < best then best = dt end
-  end
-  print(("%s\t%.3f"):format(name, best * 1e6))
-end
+local bench = dofile((arg[0]:match("^(.*)/[^/]*$") or ".") .. "/timing.lua")
 
 -- Same thread count as the PyTorch side (bench/run.sh sets WICK_BENCH_THREADS for both).
 wick.set_num_threads(tonumber(os.getenv("WICK_BENCH_THREADS") or "") or wick.get_num_threads())
