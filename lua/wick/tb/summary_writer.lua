@@ -15,11 +15,13 @@ local function rank()
   return r and tonumber(r) or 0
 end
 
--- SummaryWriter(log_dir, {comment, purge_step, max_queue = 10, flush_secs = 120, filename_suffix})
+-- SummaryWriter(log_dir, {comment, purge_step, max_queue = 10, flush_secs = 120, filename_suffix,
+-- all_ranks = false})
 function SummaryWriter:__init(log_dir, opts)
   local op = "SummaryWriter"
   if type(log_dir) == "table" and opts == nil then log_dir, opts = nil, log_dir end
-  opts = check.options(op, opts, { "comment", "purge_step", "max_queue", "flush_secs", "filename_suffix" })
+  opts = check.options(op, opts, { "comment", "purge_step", "max_queue", "flush_secs", "filename_suffix",
+    "all_ranks" })
   local comment = opts.comment or ""
   if type(comment) ~= "string" then error(op .. ": comment must be a string (got " .. type(comment) .. ")", 0) end
   if log_dir == nil then -- PyTorch: runs/<%b%d_%H-%M-%S>_<host><comment>
@@ -36,9 +38,15 @@ function SummaryWriter:__init(log_dir, opts)
   if type(suffix) ~= "string" or suffix:find("/", 1, true) then
     error(op .. ": filename_suffix must be a string without '/' (got " .. tostring(suffix) .. ")", 0)
   end
+  if opts.all_ranks ~= nil and type(opts.all_ranks) ~= "boolean" then
+    error(op .. ": all_ranks must be a boolean (got " .. type(opts.all_ranks) .. ")", 0)
+  end
+  -- all_ranks: every rank writes, each into its own sub-directory <log_dir>/rank<k>
+  local r = rank()
+  if opts.all_ranks then log_dir = log_dir .. "/rank" .. r end
   self.log_dir, self.max_queue, self.flush_secs, self.filename_suffix = log_dir, mq, fs, suffix
   self.purge_step = opts.purge_step ~= nil and check.step(op, opts.purge_step) or nil
-  self._active = rank() == 0
+  self._active = opts.all_ranks or r == 0
   self._children = {} -- add_scalars' sub-runs: directory -> FileWriter
   self._child_dirs = {}
   if self._active then self:_file_writer() end
