@@ -3,7 +3,11 @@
 local here = debug.getinfo(1, "S").source:match("^@(.*)/run%.lua$") or "spec"
 local root = here:gsub("/spec$", "")
 local user = { ... }
-local args = { "-o", here .. "/support/output.lua", "--lpath=" .. here .. "/support/?.lua" }
+-- --no-auto-insulate: spec files share loaded modules, so objects made by one module (an
+-- nn.Module built in a spec) are recognised by another (wick.tb's add_graph) when several spec
+-- files run in one process; ctest runs each file in its own process anyway.
+local args = { "-o", here .. "/support/output.lua", "--lpath=" .. here .. "/support/?.lua",
+  "--no-auto-insulate" }
 local has_paths, has_tags = false, false
 for _, a in ipairs(user) do
   if a:sub(1, 1) ~= "-" then has_paths = true end
