@@ -86,6 +86,15 @@ typedef struct wick_backend {
 } wick_backend;
 
 const wick_backend *wick_backend_get(int device_type);
+/* The row for dev, or an error naming op when that device type is not built in. */
+wick_status wick_backend_for(const char *op, wick_device dev, const wick_backend **out);
+/* Returns an error from the calling function when backend b lacks `slot`. */
+#define WICK_NEED_SLOT(b, slot, op)                                                    \
+  do {                                                                                 \
+    if (!(b)->slot)                                                                    \
+      return wick_errorf(WICK_ERR_UNSUPPORTED, "%s: not implemented on device '%s'",   \
+                         (op), (b)->name);                                             \
+  } while (0)
 void wick_backend_register(int device_type, const wick_backend *b);
 
 /* The CPU row (src/cpu). */

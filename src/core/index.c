@@ -7,28 +7,6 @@
 #include "../cpu/cpu.h" /* nonzero's host halves */
 #include "ops.h"
 
-static wick_status backend_for(const char *op, wick_device dev, const wick_backend **b) {
-  *b = wick_backend_get(dev.type);
-  if (!*b) return wick_errorf(WICK_ERR_DEVICE, "%s: wick was built without CUDA", op);
-  return WICK_OK;
-}
-
-#define NEED_SLOT(b, slot, op)                                                         \
-  do {                                                                                 \
-    if (!(b)->slot)                                                                    \
-      return wick_errorf(WICK_ERR_UNSUPPORTED, "%s: not implemented on device '%s'",   \
-                         (op), (b)->name);                                             \
-  } while (0)
-
-static wick_status same_device(const char *op, const wick_tensor *a, const wick_tensor *b) {
-  if (wick_device_eq(a->device, b->device)) return WICK_OK;
-  char d1[32], d2[32];
-  wick_device_format(a->device, d1, sizeof d1);
-  wick_device_format(b->device, d2, sizeof d2);
-  return wick_errorf(WICK_ERR_DEVICE,
-                     "%s: expected all tensors to be on the same device, but found %s and %s",
-                     op, d1, d2);
-}
 
 /* A 0-d tensor seen as [1] (every kernel here wants at least one dim); others retained. */
 static wick_status as_1d(const wick_tensor *t, wick_tensor **out) {
@@ -91,10 +69,10 @@ wick_status wick_index_select(const wick_tensor *a, int64_t dim, const wick_tens
   WICK_TRY(check_index_dtype(op, idx, true));
   if (idx->ndim > 1)
     return wick_errorf(WICK_ERR_SHAPE, "%s: index must be a 0-D or 1-D tensor (got %d-D)", op, idx->ndim);
-  WICK_TRY(same_device(op, a, idx));
+  WICK_TRY(wick_check_same_device(op, a->device, idx->device));
   const wick_backend *be;
-  WICK_TRY(backend_for(op, a->device, &be));
-  NEED_SLOT(be, index_select, op);
+  WICK_TRY(wick_backend_for(op, a->device, &be));
+  WICK_NEED_SLOT(be, index_select, op);
   wick_tensor *ih = NULL, *ix = NULL, *o = NULL;
   wick_status s;
   int64_t sizes[WICK_MAX_DIMS];
@@ -130,10 +108,10 @@ wick_status wick_gather(const wick_tensor *a, int64_t dim, const wick_tensor *id
     return wick_errorf(WICK_ERR_SHAPE,
                        "%s: index tensor must have the same number of dimensions as input tensor (got %d and %d)",
                        op, idx->ndim, a->ndim);
-  WICK_TRY(same_device(op, a, idx));
+  WICK_TRY(wick_check_same_device(op, a->device, idx->device));
   const wick_backend *be;
-  WICK_TRY(backend_for(op, a->device, &be));
-  NEED_SLOT(be, gather, op);
+  WICK_TRY(wick_backend_for(op, a->device, &be));
+  WICK_NEED_SLOT(be, gather, op);
   wick_tensor *a1 = NULL, *i1 = NULL, *o = NULL, *o1 = NULL;
   wick_status s;
   if ((s = as_1d(a, &a1)) || (s = as_1d(idx, &i1))) goto done;
@@ -177,16 +155,16 @@ static wick_status scatter_impl(const char *op, wick_tensor *a, int64_t dim, con
     return wick_errorf(WICK_ERR_SHAPE,
                        "%s: index tensor must have the same number of dimensions as src tensor (got %d and %d)",
                        op, idx->ndim, src->ndim);
-  WICK_TRY(same_device(op, a, idx));
+  WICK_TRY(wick_check_same_device(op, a->device, idx->device));
   if (!scalar) {
-    WICK_TRY(same_device(op, a, src));
+    WICK_TRY(wick_check_same_device(op, a->device, src->device));
     if (src->dtype != a->dtype)
       return wick_errorf(WICK_ERR_DTYPE, "%s: expected src and input to have the same dtype (got %s and %s)",
                          op, wick_dtype_name(src->dtype), wick_dtype_name(a->dtype));
   }
   const wick_backend *be;
-  WICK_TRY(backend_for(op, a->device, &be));
-  NEED_SLOT(be, scatter, op);
+  WICK_TRY(wick_backend_for(op, a->device, &be));
+  WICK_NEED_SLOT(be, scatter, op);
   WICK_TRY(check_writable(op, a));
   wick_tensor *a1 = NULL, *i1 = NULL, *s1 = NULL, *sv = NULL, *sc = NULL;
   wick_status s;
@@ -279,7 +257,7 @@ static wick_status index_along(const char *op, wick_tensor *a, int64_t dim, cons
   WICK_TRY(check_index_dtype(op, idx, true));
   if (idx->ndim > 1)
     return wick_errorf(WICK_ERR_SHAPE, "%s: index must be a 0-D or 1-D tensor (got %d-D)", op, idx->ndim);
-  WICK_TRY(same_device(op, a, idx));
+  WICK_TRY(wick_check_same_device(op, a->device, idx->device));
   int64_t n = wick_tensor_numel(idx);
   if (mode == ALONG_FILL) {
     if (src->ndim != 0)
@@ -288,13 +266,13 @@ static wick_status index_along(const char *op, wick_tensor *a, int64_t dim, cons
                          op, src->ndim);
   } else {
     WICK_TRY(check_source(op, a, src, d, n));
-    WICK_TRY(same_device(op, a, src));
+    WICK_TRY(wick_check_same_device(op, a->device, src->device));
   }
   if (mode == ALONG_ADD && !wick_dtype_is_float(a->dtype) && alpha != floor(alpha))
     return wick_errorf(WICK_ERR_ARG, "%s: alpha must be an integer for integer tensors (got %g)", op, alpha);
   const wick_backend *be;
-  WICK_TRY(backend_for(op, a->device, &be));
-  NEED_SLOT(be, scatter, op);
+  WICK_TRY(wick_backend_for(op, a->device, &be));
+  WICK_NEED_SLOT(be, scatter, op);
   WICK_TRY(check_writable(op, a));
   wick_tensor *ih = NULL, *ix = NULL, *a1 = NULL, *ie = NULL, *sc = NULL, *s1 = NULL, *se = NULL;
   wick_status s;
@@ -354,7 +332,7 @@ static wick_status check_mask(const char *op, const wick_tensor *a, const wick_t
   if (mask->dtype != WICK_DTYPE_BOOL)
     return wick_errorf(WICK_ERR_DTYPE, "%s: mask must be a bool tensor (got %s)", op,
                        wick_dtype_name(mask->dtype));
-  return same_device(op, a, mask);
+  return wick_check_same_device(op, a->device, mask->device);
 }
 
 static wick_status check_value(const char *op, const wick_tensor *a, const wick_tensor *value) {
@@ -363,15 +341,15 @@ static wick_status check_value(const char *op, const wick_tensor *a, const wick_
                        "%s: only supports a 0-dimensional value tensor, but got tensor with %d dimension(s)",
                        op, value->ndim);
   if (value->device.type == WICK_DEVICE_CPU) return WICK_OK; /* 0-d CPU values go anywhere */
-  return same_device(op, a, value);
+  return wick_check_same_device(op, a->device, value->device);
 }
 
 /* out = mask ? value : a, everything expanded to `shape` (out may be a itself). */
 static wick_status fill_where(const char *op, wick_tensor *out, const wick_tensor *a, const wick_tensor *mask,
                               const wick_tensor *value, int nd, const int64_t *shape) {
   const wick_backend *be;
-  WICK_TRY(backend_for(op, out->device, &be));
-  NEED_SLOT(be, where, op);
+  WICK_TRY(wick_backend_for(op, out->device, &be));
+  WICK_NEED_SLOT(be, where, op);
   wick_tensor *me = NULL, *v = NULL, *ve = NULL, *ae = NULL;
   wick_status s;
   if ((s = wick_expand(mask, nd, shape, &me)) || (s = wick_expand(a, nd, shape, &ae))) goto done;

@@ -6,14 +6,7 @@
 
 static wick_status check_devices(const char *op, int n, const wick_tensor *const *ts) {
   for (int i = 1; i < n; i++)
-    if (!wick_device_eq(ts[i]->device, ts[0]->device)) {
-      char d1[32], d2[32];
-      wick_device_format(ts[0]->device, d1, sizeof d1);
-      wick_device_format(ts[i]->device, d2, sizeof d2);
-      return wick_errorf(WICK_ERR_DEVICE,
-                         "%s: expected all tensors to be on the same device, but found %s and %s",
-                         op, d1, d2);
-    }
+    WICK_TRY(wick_check_same_device(op, ts[0]->device, ts[i]->device));
   return WICK_OK;
 }
 

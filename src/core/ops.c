@@ -59,30 +59,11 @@ static bool unop_returns_bool(wick_unop op) {
 /* Can a value of dtype `from` be stored in `to` without changing kind (float->int etc.)? */
 static bool can_cast(wick_dtype from, wick_dtype to) { return category(from) <= category(to); }
 
-static wick_status need_backend(const char *op, wick_device dev, const wick_backend **b) {
-  *b = wick_backend_get(dev.type);
-  if (!*b) return wick_errorf(WICK_ERR_DEVICE, "%s: wick was built without CUDA", op);
-  return WICK_OK;
-}
-
-#define NEED_SLOT(b, slot, op)                                                         \
-  do {                                                                                 \
-    if (!(b)->slot)                                                                    \
-      return wick_errorf(WICK_ERR_UNSUPPORTED, "%s: not implemented on device '%s'",   \
-                         (op), (b)->name);                                             \
-  } while (0)
-
 /* Brings an operand to `dev` and `dtype` (0-d CPU tensors may meet any device, as in PyTorch). */
 static wick_status operand(const char *op, const wick_tensor *t, wick_dtype dtype, wick_device dev,
                            wick_tensor **out) {
-  if (!wick_device_eq(t->device, dev) && !(t->ndim == 0 && t->device.type == WICK_DEVICE_CPU)) {
-    char d1[32], d2[32];
-    wick_device_format(dev, d1, sizeof d1);
-    wick_device_format(t->device, d2, sizeof d2);
-    return wick_errorf(WICK_ERR_DEVICE,
-                       "%s: expected all tensors to be on the same device, but found %s and %s",
-                       op, d1, d2);
-  }
+  if (!(t->ndim == 0 && t->device.type == WICK_DEVICE_CPU))
+    WICK_TRY(wick_check_same_device(op, dev, t->device));
   return wick_to(t, dtype, dev, false, out);
 }
 
@@ -117,7 +98,7 @@ wick_status wick_binary(wick_binop op, const wick_tensor *a, const wick_tensor *
   WICK_TRY(wick_broadcast_shapes(name, a->ndim, a->sizes, b->ndim, b->sizes, &nd, shape));
   wick_device dev = common_device(a, b);
   const wick_backend *be;
-  WICK_TRY(need_backend(name, dev, &be));
+  WICK_TRY(wick_backend_for(name, dev, &be));
   wick_tensor *ac = NULL, *bc = NULL, *ae = NULL, *be_ = NULL, *o = NULL;
   wick_status s;
   if ((s = operand(name, a, ct, dev, &ac)) || (s = operand(name, b, ct, dev, &bc))) goto done;
@@ -155,7 +136,7 @@ wick_status wick_binary_(wick_binop op, wick_tensor *a, const wick_tensor *b) {
     return s;
   }
   const wick_backend *be;
-  WICK_TRY(need_backend(name, a->device, &be));
+  WICK_TRY(wick_backend_for(name, a->device, &be));
   wick_tensor *bc = NULL, *bx = NULL;
   wick_status s;
   if ((s = operand(name, b, a->dtype, a->device, &bc))) goto done;
@@ -184,7 +165,7 @@ wick_status wick_unary(wick_unop op, const wick_tensor *a, double p0, double p1,
   if (op == WICK_UN_NEG && ct == WICK_DTYPE_BOOL)
     return wick_errorf(WICK_ERR_DTYPE, "neg: negation of a bool tensor is not supported; use logical_not");
   const wick_backend *be;
-  WICK_TRY(need_backend(name, a->device, &be));
+  WICK_TRY(wick_backend_for(name, a->device, &be));
   wick_tensor *ac = NULL, *o = NULL;
   wick_status s;
   if ((s = wick_to(a, ct, a->device, false, &ac))) goto done;
@@ -211,7 +192,7 @@ wick_status wick_unary_(wick_unop op, wick_tensor *a, double p0, double p1) {
     return s;
   }
   const wick_backend *be;
-  WICK_TRY(need_backend(unop_names[op], a->device, &be));
+  WICK_TRY(wick_backend_for(unop_names[op], a->device, &be));
   if (op == WICK_UN_NEG && a->dtype == WICK_DTYPE_BOOL)
     return wick_errorf(WICK_ERR_DTYPE, "neg: negation of a bool tensor is not supported; use logical_not");
   WICK_TRY(be->unary(op, a, a, p0, p1));
@@ -222,8 +203,8 @@ wick_status wick_unary_(wick_unop op, wick_tensor *a, double p0, double p1) {
 wick_status wick_unary_backward(wick_unop op, const wick_tensor *g, const wick_tensor *a,
                                 const wick_tensor *y, double p0, double p1, wick_tensor **out) {
   const wick_backend *be;
-  WICK_TRY(need_backend(unop_names[op], a->device, &be));
-  NEED_SLOT(be, unary_backward, unop_names[op]);
+  WICK_TRY(wick_backend_for(unop_names[op], a->device, &be));
+  WICK_NEED_SLOT(be, unary_backward, unop_names[op]);
   wick_tensor *gc = NULL, *o = NULL;
   wick_status s;
   if ((s = operand(unop_names[op], g, a->dtype, a->device, &gc))) goto done;
@@ -255,8 +236,8 @@ wick_status wick_where(const wick_tensor *cond, const wick_tensor *a, const wick
   WICK_TRY(wick_broadcast_shapes("where", cond->ndim, cond->sizes, n1, s1, &nd, shape));
   wick_device dev = cond->device;
   const wick_backend *be;
-  WICK_TRY(need_backend("where", dev, &be));
-  NEED_SLOT(be, where, "where");
+  WICK_TRY(wick_backend_for("where", dev, &be));
+  WICK_NEED_SLOT(be, where, "where");
   wick_tensor *cc = NULL, *ac = NULL, *bc = NULL, *ce = NULL, *ae = NULL, *bx = NULL, *o = NULL;
   wick_status s;
   if ((s = operand("where", cond, WICK_DTYPE_BOOL, dev, &cc)) || (s = operand("where", a, ct, dev, &ac)) ||
@@ -281,7 +262,7 @@ wick_status wick_copy_(wick_tensor *dst, const wick_tensor *src) {
   /* a copy between devices is done by the non-CPU side */
   int dt = dst->device.type != WICK_DEVICE_CPU ? dst->device.type : src->device.type;
   const wick_backend *be;
-  wick_status s = need_backend("copy_", (wick_device){(int8_t)dt, 0}, &be);
+  wick_status s = wick_backend_for("copy_", (wick_device){(int8_t)dt, 0}, &be);
   if (!s) s = be->copy(dst, se);
   if (!s) wick_tensor_bump_version(dst);
   wick_tensor_release(se);
@@ -290,7 +271,7 @@ wick_status wick_copy_(wick_tensor *dst, const wick_tensor *src) {
 
 wick_status wick_fill_(wick_tensor *t, double v, int64_t iv) {
   const wick_backend *be;
-  WICK_TRY(need_backend("fill_", t->device, &be));
+  WICK_TRY(wick_backend_for("fill_", t->device, &be));
   WICK_TRY(be->fill(t, v, iv));
   wick_tensor_bump_version(t);
   return WICK_OK;
@@ -347,21 +328,14 @@ static wick_status mm_checks(const char *op, const wick_tensor *a, const wick_te
                        op, wick_dtype_name(a->dtype), wick_dtype_name(b->dtype));
   if (a->dtype == WICK_DTYPE_BOOL)
     return wick_errorf(WICK_ERR_DTYPE, "%s: not implemented for bool tensors", op);
-  if (!wick_device_eq(a->device, b->device)) {
-    char d1[32], d2[32];
-    wick_device_format(a->device, d1, sizeof d1);
-    wick_device_format(b->device, d2, sizeof d2);
-    return wick_errorf(WICK_ERR_DEVICE,
-                       "%s: expected all tensors to be on the same device, but found %s and %s", op, d1, d2);
-  }
-  return WICK_OK;
+  return wick_check_same_device(op, a->device, b->device);
 }
 
 /* a3 [B, M, K] @ b3 [B, K, N] -> new [B, M, N] */
 static wick_status bmm_raw(const char *op, const wick_tensor *a3, const wick_tensor *b3, wick_tensor **out) {
   const wick_backend *be;
-  WICK_TRY(need_backend(op, a3->device, &be));
-  NEED_SLOT(be, matmul, op);
+  WICK_TRY(wick_backend_for(op, a3->device, &be));
+  WICK_NEED_SLOT(be, matmul, op);
   int64_t shape[3] = {a3->sizes[0], a3->sizes[1], b3->sizes[2]};
   wick_tensor *o;
   WICK_TRY(wick_tensor_new(a3->dtype, a3->device, 3, shape, &o));

@@ -12,8 +12,7 @@ static const char *const red_names[WICK_RED_COUNT] = {
 
 static wick_status need_backend(const char *op, wick_device dev, bool cumulative,
                                 const wick_backend **b) {
-  *b = wick_backend_get(dev.type);
-  if (!*b) return wick_errorf(WICK_ERR_DEVICE, "%s: wick was built without CUDA", op);
+  WICK_TRY(wick_backend_for(op, dev, b));
   if (cumulative ? !(*b)->cumulative : !(*b)->reduce)
     return wick_errorf(WICK_ERR_UNSUPPORTED, "%s: not implemented on device '%s'", op, (*b)->name);
   return WICK_OK;

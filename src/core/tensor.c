@@ -36,6 +36,15 @@ wick_status wick_device_parse(const char *s, wick_device *out) {
   return wick_errorf(WICK_ERR_ARG, "invalid device '%s' (expected 'cpu' or 'cuda:N')", s);
 }
 
+wick_status wick_check_same_device(const char *op, wick_device a, wick_device b) {
+  if (wick_device_eq(a, b)) return WICK_OK;
+  char d1[32], d2[32];
+  wick_device_format(a, d1, sizeof d1);
+  wick_device_format(b, d2, sizeof d2);
+  return wick_errorf(WICK_ERR_DEVICE,
+                     "%s: expected all tensors to be on the same device, but found %s and %s", op, d1, d2);
+}
+
 static wick_tensor *tensor_alloc(void) {
   wick_tensor *t = wick_small_alloc(sizeof *t);
   if (!t) return NULL;
@@ -82,7 +91,7 @@ static void set_contiguous_strides(wick_tensor *t) {
 
 wick_status wick_tensor_new(wick_dtype dtype, wick_device dev, int ndim, const int64_t *sizes,
                             wick_tensor **out) {
-  int64_t n;
+  int64_t n = 0;
   WICK_TRY(checked_numel("tensor", ndim, sizes, &n));
   const wick_backend *b = wick_backend_get(dev.type);
   if (!b) {
@@ -161,7 +170,7 @@ wick_status wick_tensor_from_blob(void *data, size_t nbytes, wick_dtype dtype, i
                                   const int64_t *sizes,
                                   void (*deleter)(void *, void *, size_t), void *ctx,
                                   wick_tensor **out) {
-  int64_t n;
+  int64_t n = 0;
   WICK_TRY(checked_numel("from_blob", ndim, sizes, &n));
   if ((size_t)n * wick_dtype_size(dtype) > nbytes)
     return wick_errorf(WICK_ERR_SHAPE, "from_blob: %lld elements do not fit in %zu bytes",

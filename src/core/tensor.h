@@ -27,6 +27,8 @@ static inline bool wick_device_eq(wick_device a, wick_device b) {
 /* "cpu", "cuda:0" */
 void wick_device_format(wick_device d, char *buf, int n);
 wick_status wick_device_parse(const char *s, wick_device *out);
+/* PyTorch's "expected all tensors to be on the same device" error, naming op and both devices. */
+wick_status wick_check_same_device(const char *op, wick_device a, wick_device b);
 
 typedef struct wick_storage {
   _Atomic int refcount;

@@ -165,7 +165,7 @@ static wick_yaml_node *table_node(dumper *d, int idx, int depth) {
       path_push(d, &saved, L, lua_gettop(L));
       lua_rawgeti(L, idx, i); /* stack: i, value */
       wick_yaml_node *item = to_node(d, lua_gettop(L), depth + 1);
-      L_TRY(L, wick_yaml_seq_push(d->doc, n, item));
+      if (wick_yaml_seq_push(d->doc, n, item) != WICK_OK) l_raise_last(L); /* raises: never returns */
       lua_pop(L, 2);
       d->path[saved] = 0;
     }
@@ -191,11 +191,11 @@ static wick_yaml_node *table_node(dumper *d, int idx, int depth) {
       size_t saved;
       path_push(d, &saved, L, key);
       wick_yaml_node *v = to_node(d, key + 1, depth + 1);
-      L_TRY(L, wick_yaml_map_add(d->doc, n, k, v));
+      if (wick_yaml_map_add(d->doc, n, k, v) != WICK_OK) l_raise_last(L); /* raises: never returns */
       d->path[saved] = 0;
       lua_pop(L, 1);
     }
-    L_TRY(L, wick_yaml_map_finish(n));
+    if (wick_yaml_map_finish(n) != WICK_OK) l_raise_last(L); /* raises: never returns */
   }
   lua_pushnil(L);
   lua_rawsetp(L, d->seen, lua_topointer(L, idx));
