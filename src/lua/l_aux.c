@@ -281,3 +281,25 @@ void l_setfuncs(lua_State *L, int t, const luaL_Reg *fns) {
     lua_setfield(L, t, fns->name);
   }
 }
+
+void l_newtype(lua_State *L, const char *name, const luaL_Reg *methods, lua_CFunction gc,
+               lua_CFunction tostring) {
+  luaL_newmetatable(L, name);
+  int mt = lua_gettop(L);
+  if (methods) {
+    lua_newtable(L);
+    l_setfuncs(L, lua_gettop(L), methods);
+    lua_setfield(L, mt, "__index");
+  }
+  if (gc) {
+    lua_pushcfunction(L, gc);
+    lua_setfield(L, mt, "__gc");
+    lua_pushcfunction(L, gc);
+    lua_setfield(L, mt, "__close");
+  }
+  if (tostring) {
+    lua_pushcfunction(L, tostring);
+    lua_setfield(L, mt, "__tostring");
+  }
+  lua_pop(L, 1);
+}

@@ -99,6 +99,12 @@ void l_open_pg(lua_State *L, int core, int methods);
 struct wick_store_client *l_dist_checkstore(lua_State *L, int idx);
 void l_open_tb(lua_State *L, int core, int methods);
 
+/* Creates the metatable `name` for a userdata type: methods behind __index (may be NULL),
+ * `gc` as both __gc and __close (may be NULL), `tostring` as __tostring (may be NULL).
+ * Leaves the stack as it was. */
+void l_newtype(lua_State *L, const char *name, const luaL_Reg *methods, lua_CFunction gc,
+               lua_CFunction tostring);
+
 /* Registers fns into the table at absolute index t. */
 void l_setfuncs(lua_State *L, int t, const luaL_Reg *fns);
 

@@ -394,14 +394,7 @@ void l_open_data_workers(lua_State *L, int t) {
     {"take", l_pool_take}, {"pending", l_pool_pending}, {"size", l_pool_size},
     {"close", l_pool_close}, {NULL, NULL},
   };
-  luaL_newmetatable(L, POOL_MT);
-  lua_newtable(L);
-  luaL_setfuncs(L, methods, 0);
-  lua_setfield(L, -2, "__index");
-  lua_pushcfunction(L, l_pool_close); lua_setfield(L, -2, "__gc");
-  lua_pushcfunction(L, l_pool_close); lua_setfield(L, -2, "__close");
-  lua_pushcfunction(L, l_pool_tostring); lua_setfield(L, -2, "__tostring");
-  lua_pop(L, 1);
+  l_newtype(L, POOL_MT, methods, l_pool_close, l_pool_tostring);
   lua_pushcfunction(L, l_pool_new);
   lua_setfield(L, t, "WorkerPool");
 }

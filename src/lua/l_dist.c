@@ -367,20 +367,8 @@ void l_open_dist(lua_State *L, int core, int methods) {
     {"exit_now", l_exit_now}, {"random_secret", l_random_secret}, {"environ", l_environ},
     {"self_exe", l_self_exe}, {"getpid", l_getpid}, {"setenv", l_setenv}, {NULL, NULL},
   };
-  luaL_newmetatable(L, STORE_MT);
-  luaL_newlib(L, store_methods);
-  lua_setfield(L, -2, "__index");
-  lua_pushcfunction(L, l_store_close);
-  lua_setfield(L, -2, "__gc");
-  lua_pushcfunction(L, l_store_close);
-  lua_setfield(L, -2, "__close");
-  lua_pop(L, 1);
-  luaL_newmetatable(L, PROCS_MT);
-  luaL_newlib(L, procs_methods);
-  lua_setfield(L, -2, "__index");
-  lua_pushcfunction(L, l_procs_gc);
-  lua_setfield(L, -2, "__gc");
-  lua_pop(L, 1);
+  l_newtype(L, STORE_MT, store_methods, l_store_close, NULL);
+  l_newtype(L, PROCS_MT, procs_methods, l_procs_gc, NULL);
   lua_newtable(L);
   luaL_setfuncs(L, fns, 0);
   lua_setfield(L, core, "_dist");

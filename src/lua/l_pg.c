@@ -119,18 +119,8 @@ void l_open_pg(lua_State *L, int core, int methods) {
   static const luaL_Reg pg_methods[] = {{"submit", l_pg_submit}, {"destroy", l_pg_destroy}, {NULL, NULL}};
   static const luaL_Reg work_methods[] = {
     {"wait", l_work_wait}, {"is_completed", l_work_is_completed}, {NULL, NULL}};
-  luaL_newmetatable(L, PG_MT);
-  luaL_newlib(L, pg_methods);
-  lua_setfield(L, -2, "__index");
-  lua_pushcfunction(L, l_pg_destroy);
-  lua_setfield(L, -2, "__gc");
-  lua_pop(L, 1);
-  luaL_newmetatable(L, WORK_MT);
-  luaL_newlib(L, work_methods);
-  lua_setfield(L, -2, "__index");
-  lua_pushcfunction(L, l_work_gc);
-  lua_setfield(L, -2, "__gc");
-  lua_pop(L, 1);
+  l_newtype(L, PG_MT, pg_methods, l_pg_destroy, NULL);
+  l_newtype(L, WORK_MT, work_methods, l_work_gc, NULL);
   lua_newtable(L);
   lua_pushboolean(L, 1);
   lua_setfield(L, -2, "gloo");

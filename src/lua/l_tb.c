@@ -461,18 +461,7 @@ void l_open_tb(lua_State *L, int core, int methods) {
       {"add_summary", l_fw_add_summary}, {"add_event_bytes", l_fw_add_event_bytes},
       {"add_session_log", l_fw_add_session_log}, {"flush", l_fw_flush}, {"close", l_fw_close},
       {"path", l_fw_path}, {"closed", l_fw_closed}, {NULL, NULL}};
-  luaL_newmetatable(L, FW_MT);
-  int mt = lua_gettop(L);
-  lua_newtable(L);
-  l_setfuncs(L, lua_gettop(L), fw_methods);
-  lua_setfield(L, mt, "__index");
-  lua_pushcfunction(L, l_fw_gc);
-  lua_setfield(L, mt, "__gc");
-  lua_pushcfunction(L, l_fw_gc);
-  lua_setfield(L, mt, "__close");
-  lua_pushcfunction(L, l_fw_tostring);
-  lua_setfield(L, mt, "__tostring");
-  lua_pop(L, 1);
+  l_newtype(L, FW_MT, fw_methods, l_fw_gc, l_fw_tostring);
   luaL_newmetatable(L, PB_MT);
   lua_pushcfunction(L, pb_gc);
   lua_setfield(L, -2, "__gc");
