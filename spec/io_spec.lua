@@ -165,11 +165,7 @@ describe("wick.save / wick.load", function()
   end)
 
   it("round-trips a model's state_dict", function()
-    local ok, nn = pcall(require, "wick.nn")
-    if not (ok and type(nn) == "table" and nn.Sequential and nn.Linear and nn.BatchNorm1d) then
-      pending("wick.nn (Sequential, Linear, BatchNorm1d) is not available in this build yet")
-      return
-    end
+    local nn = require("wick.nn")
     local model = nn.Sequential(nn.Linear(4, 3), nn.BatchNorm1d(3))
     model(wick.randn(8, 4)) -- moves the running stats and num_batches_tracked
     local p = path("model.safetensors")

@@ -54,7 +54,7 @@ local got -- what TensorBoard read
 local function read()
   if not peer.have_tb then pending(peer.why); return nil end
   if not got then peer.want("read", d, function(r) got = r end); peer.run_wanted() end
-  return got
+  return assert(got, "TensorBoard's reader returned nothing for " .. d)
 end
 
 describe("wick.tb summaries read by TensorBoard", function()
