@@ -289,10 +289,29 @@ wick_status wick_ag_reduce_with_indices(wick_redop op, const wick_tensor *a, int
 
 /* ---- softmax / log_softmax ---- */
 
+/* The device's fused softmax_backward slot on contiguous g and y of one shape and dtype. */
+static wick_status fused_softmax_backward(const wick_backend *be, const wick_tensor *g,
+                                          const wick_tensor *y, int dim, bool log, wick_tensor **gin) {
+  wick_tensor *gc = NULL, *yc = NULL, *r = NULL;
+  wick_status s = wick_contiguous(g, &gc);
+  if (!s) s = wick_contiguous(y, &yc);
+  if (!s) s = wick_tensor_new(y->dtype, y->device, y->ndim, y->sizes, &r);
+  if (!s) s = be->softmax_backward(r, gc, yc, dim, log);
+  wick_tensor_release(gc);
+  wick_tensor_release(yc);
+  if (s) { wick_tensor_release(r); return s; }
+  *gin = r;
+  return WICK_OK;
+}
+
 static wick_status softmax_backward(wick_node *n, wick_tensor *const *gout, wick_tensor **gin) {
   wick_tensor *y, *g = gout[0], *t1 = NULL, *t2 = NULL, *t3 = NULL;
   WICK_TRY(wick_node_saved(n, 0, &y));
   int64_t dim = n->ints[0];
+  const wick_backend *be = wick_backend_get(y->device.type);
+  if (be && be->softmax_backward && g->dtype == y->dtype && wick_shape_eq(g, y) &&
+      wick_device_eq(g->device, y->device) && wick_tensor_numel(y) > 0)
+    return fused_softmax_backward(be, g, y, (int)dim, n->ints[1] != 0, &gin[0]);
   wick_status s;
   if (n->ints[1]) { /* log_softmax: g - exp(y) * sum(g) */
     if ((s = wick_reduce(WICK_RED_SUM, g, 1, &dim, true, &t1))) goto done;

@@ -1,20 +1,15 @@
 /* Convolution, pooling, embedding: argument checks with PyTorch's wording, output shapes,
- * and the calls into the CPU kernels (src/cpu/nn_kernels.h). The kernels are called
- * directly while only the CPU has them; the CUDA backend will add table slots for them. */
+ * and the calls into the device row's nn slots (backend.h; CPU kernels in src/cpu/). */
 #include <stdio.h>
 #include <string.h>
 
-#include "cpu/nn_kernels.h"
+#include "backend.h"
 #include "nn.h"
 #include "nn_check.h"
 
 wick_status wick_nn_check_float(const char *op, const char *what, const wick_tensor *t,
                                 const wick_tensor *like) {
-  if (t->device.type != WICK_DEVICE_CPU) {
-    char d[32];
-    wick_device_format(t->device, d, sizeof d);
-    return wick_errorf(WICK_ERR_UNSUPPORTED, "%s: not implemented on device '%s'", op, d);
-  }
+  if (like) WICK_TRY(wick_check_same_device(op, like->device, t->device));
   if (like && t->dtype != like->dtype)
     return wick_errorf(WICK_ERR_DTYPE, "%s: expected %s to have dtype %s (the input's), but got %s",
                        op, what, wick_dtype_name(like->dtype), wick_dtype_name(t->dtype));
@@ -22,6 +17,10 @@ wick_status wick_nn_check_float(const char *op, const char *what, const wick_ten
     return wick_errorf(WICK_ERR_DTYPE, "%s: expected %s of dtype f32 or f64, but got %s", op, what,
                        wick_dtype_name(t->dtype));
   return WICK_OK;
+}
+
+wick_status wick_nn_backend(const char *op, const wick_tensor *t, const wick_backend **b) {
+  return wick_backend_for(op, t->device, b);
 }
 
 const char *wick_nn_shape(const wick_tensor *t, char *buf, int n) {
@@ -136,14 +135,17 @@ static void conv_out_sizes(const wick_tensor *in, const wick_conv_geom *g, int64
 wick_status wick_conv2d(const wick_tensor *input, const wick_tensor *weight,
                         const wick_tensor *bias, const wick_conv2d_opts *o, wick_tensor **out) {
   wick_conv_geom g;
+  const wick_backend *be;
   WICK_TRY(conv_geom(input, weight, bias, o, &g));
+  WICK_TRY(wick_nn_backend("conv2d", input, &be));
+  WICK_NEED_SLOT(be, conv2d, "conv2d");
   int64_t sizes[4];
   conv_out_sizes(input, &g, sizes);
   const wick_tensor *ins[3] = {input, weight, bias};
   wick_tensor *c[3], *r;
   WICK_TRY(new_as(input, input->ndim, sizes, &r));
   wick_status s = wick_nn_contig(3, ins, c);
-  if (!s) s = wick_cpu_conv2d(r, c[0], c[1], c[2], &g);
+  if (!s) s = be->conv2d(r, c[0], c[1], c[2], &g);
   wick_nn_release(3, c);
   if (s) { wick_tensor_release(r); return s; }
   *out = r;
@@ -155,7 +157,11 @@ wick_status wick_conv2d_backward(const wick_tensor *gout, const wick_tensor *inp
                                  bool need_in, bool need_w, bool need_b, wick_tensor **gin,
                                  wick_tensor **gw, wick_tensor **gb) {
   wick_conv_geom g;
+  const wick_backend *be;
   WICK_TRY(conv_geom(input, weight, NULL, o, &g));
+  WICK_TRY(wick_check_same_device("conv2d", input->device, gout->device));
+  WICK_TRY(wick_nn_backend("conv2d", input, &be));
+  WICK_NEED_SLOT(be, conv2d_backward, "conv2d");
   wick_tensor *r[3] = {NULL, NULL, NULL}, *c[3];
   const wick_tensor *ins[3] = {gout, input, weight};
   int64_t ob = g.O;
@@ -171,7 +177,7 @@ wick_status wick_conv2d_backward(const wick_tensor *gout, const wick_tensor *inp
     wick_tensor_release(c[0]);
     c[0] = t;
   }
-  if (!s) s = wick_cpu_conv2d_backward(c[0], c[1], c[2], &g, r[0], r[1], r[2]);
+  if (!s) s = be->conv2d_backward(c[0], c[1], c[2], &g, r[0], r[1], r[2]);
   wick_nn_release(3, c);
   if (s) { wick_nn_release(3, r); return s; }
   *gin = r[0]; *gw = r[1]; *gb = r[2];
@@ -249,6 +255,11 @@ typedef enum { POOL_MAX, POOL_AVG, POOL_ADAPTIVE } pool_kind;
 static wick_status pool_forward(pool_kind kind, const char *op, const wick_tensor *input,
                                 const wick_pool_geom *g, wick_tensor **out, wick_tensor **indices) {
   WICK_TRY(wick_nn_check_float(op, "input", input, NULL));
+  const wick_backend *be;
+  WICK_TRY(wick_nn_backend(op, input, &be));
+  if (kind == POOL_MAX) WICK_NEED_SLOT(be, max_pool2d, op);
+  else if (kind == POOL_AVG) WICK_NEED_SLOT(be, avg_pool2d, op);
+  else WICK_NEED_SLOT(be, adaptive_avg_pool2d, op);
   int64_t sizes[4];
   pool_out_sizes(input->ndim, input->sizes, g, sizes);
   wick_tensor *r, *ix = NULL, *c;
@@ -257,9 +268,9 @@ static wick_status pool_forward(pool_kind kind, const char *op, const wick_tenso
   if (kind == POOL_MAX) s = wick_tensor_new(WICK_DTYPE_I64, input->device, input->ndim, sizes, &ix);
   if (!s) s = wick_contiguous(input, &c);
   if (s) { wick_tensor_release(r); wick_tensor_release(ix); return s; }
-  if (kind == POOL_MAX) s = wick_cpu_max_pool2d(r, ix, c, g);
-  else if (kind == POOL_AVG) s = wick_cpu_avg_pool2d(r, c, g);
-  else s = wick_cpu_adaptive_avg_pool2d(r, c, g);
+  if (kind == POOL_MAX) s = be->max_pool2d(r, ix, c, g);
+  else if (kind == POOL_AVG) s = be->avg_pool2d(r, c, g);
+  else s = be->adaptive_avg_pool2d(r, c, g);
   wick_tensor_release(c);
   if (s) { wick_tensor_release(r); wick_tensor_release(ix); return s; }
   *out = r;
@@ -279,14 +290,20 @@ static wick_status pool_backward(pool_kind kind, const char *op, const wick_tens
                        wick_shape_str(ndim, sizes, b1, sizeof b1), wick_nn_shape(gout, b2, sizeof b2));
   }
   WICK_TRY(wick_nn_check_float(op, "grad", gout, NULL));
+  if (indices) WICK_TRY(wick_check_same_device(op, gout->device, indices->device));
+  const wick_backend *be;
+  WICK_TRY(wick_nn_backend(op, gout, &be));
+  if (kind == POOL_MAX) WICK_NEED_SLOT(be, max_pool2d_backward, op);
+  else if (kind == POOL_AVG) WICK_NEED_SLOT(be, avg_pool2d_backward, op);
+  else WICK_NEED_SLOT(be, adaptive_avg_pool2d_backward, op);
   wick_tensor *r, *c, *ic = NULL;
   WICK_TRY(new_as(gout, ndim, in_sizes, &r));
   wick_status s = wick_contiguous(gout, &c);
   if (!s && indices) s = wick_contiguous(indices, &ic);
   if (s) { wick_tensor_release(r); wick_tensor_release(c); return s; }
-  if (kind == POOL_MAX) s = wick_cpu_max_pool2d_backward(r, c, ic, g);
-  else if (kind == POOL_AVG) s = wick_cpu_avg_pool2d_backward(r, c, g);
-  else s = wick_cpu_adaptive_avg_pool2d_backward(r, c, g);
+  if (kind == POOL_MAX) s = be->max_pool2d_backward(r, c, ic, g);
+  else if (kind == POOL_AVG) s = be->avg_pool2d_backward(r, c, g);
+  else s = be->adaptive_avg_pool2d_backward(r, c, g);
   wick_tensor_release(c);
   wick_tensor_release(ic);
   if (s) { wick_tensor_release(r); return s; }
@@ -357,28 +374,32 @@ wick_status wick_adaptive_avg_pool2d_backward(const wick_tensor *gout, int ndim,
 
 /* ---- embedding, dropout ---- */
 
-/* indices as a contiguous 1-D i64 tensor, range-checked against V. */
-static wick_status flat_indices(const wick_tensor *indices, int64_t V, wick_tensor **out) {
+/* indices as a contiguous 1-D i64 tensor on dev, range-checked against V on a host copy (a
+ * bad index must be an error, not a device-side fault); device indices stay on the device. */
+static wick_status flat_indices(const wick_tensor *indices, int64_t V, wick_device dev, wick_tensor **out) {
   if (indices->dtype != WICK_DTYPE_I64 && indices->dtype != WICK_DTYPE_I32)
     return wick_errorf(WICK_ERR_DTYPE, "embedding: expected indices of dtype i64 or i32, but got %s",
                        wick_dtype_name(indices->dtype));
   int64_t n = wick_tensor_numel(indices);
-  wick_tensor *i64, *flat;
-  WICK_TRY(wick_to(indices, WICK_DTYPE_I64, wick_cpu(), false, &i64));
+  wick_tensor *i64, *flat, *c, *h = NULL;
+  WICK_TRY(wick_to(indices, WICK_DTYPE_I64, dev, false, &i64));
   wick_status s = wick_reshape(i64, 1, &n, &flat);
   wick_tensor_release(i64);
   if (s) return s;
-  wick_tensor *c;
   s = wick_contiguous(flat, &c);
   wick_tensor_release(flat);
   if (s) return s;
-  const int64_t *p = wick_tensor_data(c);
-  for (int64_t i = 0; i < n; i++)
-    if (p[i] < 0 || p[i] >= V) {
-      long long bad = (long long)p[i];
-      wick_tensor_release(c);
-      return wick_errorf(WICK_ERR_INDEX, "embedding: index %lld is out of range for %lld embeddings", bad, (long long)V);
-    }
+  if ((s = wick_to(c, WICK_DTYPE_I64, wick_cpu(), false, &h))) {
+    wick_tensor_release(c);
+    return s;
+  }
+  const int64_t *p = wick_tensor_data(h);
+  for (int64_t i = 0; i < n && !s; i++)
+    if (p[i] < 0 || p[i] >= V)
+      s = wick_errorf(WICK_ERR_INDEX, "embedding: index %lld is out of range for %lld embeddings",
+                      (long long)p[i], (long long)V);
+  wick_tensor_release(h);
+  if (s) { wick_tensor_release(c); return s; }
   *out = c;
   return WICK_OK;
 }
@@ -390,8 +411,9 @@ wick_status wick_embedding(const wick_tensor *indices, const wick_tensor *weight
                        "but got weight of size %s", wick_nn_shape(weight, b, sizeof b));
   if (indices->ndim + 1 > WICK_MAX_DIMS)
     return wick_errorf(WICK_ERR_SHAPE, "embedding: indices have too many dims (%d)", indices->ndim);
+  WICK_TRY(wick_check_same_device("embedding", weight->device, indices->device));
   wick_tensor *flat, *rows;
-  WICK_TRY(flat_indices(indices, weight->sizes[0], &flat));
+  WICK_TRY(flat_indices(indices, weight->sizes[0], weight->device, &flat));
   wick_status s = wick_index_select(weight, 0, flat, &rows);
   wick_tensor_release(flat);
   if (s) return s;
@@ -408,7 +430,7 @@ wick_status wick_embedding_backward(const wick_tensor *g, const wick_tensor *ind
   int64_t D = g->ndim > 0 ? g->sizes[g->ndim - 1] : 1;
   int64_t shape[2] = {V, D}, rows2[2] = {wick_tensor_numel(indices), D};
   wick_tensor *flat, *gz, *g2 = NULL;
-  WICK_TRY(flat_indices(indices, V, &flat));
+  WICK_TRY(flat_indices(indices, V, g->device, &flat));
   wick_status s = wick_tensor_zeros(g->dtype, g->device, 2, shape, &gz);
   if (!s) s = wick_reshape(g, 2, rows2, &g2);
   if (!s) s = wick_index_add_(gz, 0, flat, g2, 1.0);

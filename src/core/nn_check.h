@@ -3,11 +3,15 @@
 #ifndef WICK_NN_CHECK_H
 #define WICK_NN_CHECK_H
 
+#include "backend.h"
 #include "tensor.h"
 
-/* t is on the CPU and f32/f64 (and of like's dtype when like is given); `what` names t. */
+/* t is f32/f64 (and on like's device, of like's dtype when like is given); `what` names t.
+ * Whether the device implements the op is the slot's business (wick_nn_backend + WICK_NEED_SLOT). */
 wick_status wick_nn_check_float(const char *op, const char *what, const wick_tensor *t,
                                 const wick_tensor *like);
+/* The device row for t's device (an error naming op when it is not built in). */
+wick_status wick_nn_backend(const char *op, const wick_tensor *t, const wick_backend **b);
 /* "[2, 3]" of t into buf. */
 const char *wick_nn_shape(const wick_tensor *t, char *buf, int n);
 /* out[i] = contiguous in[i] (NULL stays NULL); on failure nothing is left to release. */

@@ -3,12 +3,13 @@
  * entropy with logits). Argument checks with PyTorch's wording; reductions and the mean's
  * denominators follow aten/src/ATen/native/LossNLL.cpp: with class targets both the nll and
  * the smoothing term are divided by the summed weights of the kept (not ignored) positions;
- * with probability targets by the number of positions. */
+ * with probability targets by the number of positions. The kernels are the device row's
+ * slots; the per-position values they hand back are summed on the host (a few doubles per
+ * sample), so the loss scale is known here as PyTorch knows it. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "cpu/nn_kernels.h"
 #include "nn.h"
 #include "nn_check.h"
 
@@ -57,18 +58,53 @@ static wick_status check_class_target(const char *op, const wick_tensor *x, cons
   return WICK_OK;
 }
 
+/* A host copy of t (t itself, retained, when it is on the CPU). */
+static wick_status on_host(const wick_tensor *t, wick_tensor **out) {
+  return wick_to(t, t->dtype, wick_cpu(), false, out);
+}
+
+/* Checked on a host copy so that a bad target is an error on every device, never a fault. */
 static wick_status check_target_values(const char *op, const wick_tensor *tc, int64_t C, int64_t ignore_index) {
-  const int64_t *p = wick_tensor_data(tc);
-  int64_t n = wick_tensor_numel(tc);
-  for (int64_t i = 0; i < n; i++)
+  wick_tensor *h;
+  WICK_TRY(on_host(tc, &h));
+  const int64_t *p = wick_tensor_data(h);
+  int64_t n = wick_tensor_numel(h);
+  wick_status s = WICK_OK;
+  for (int64_t i = 0; i < n && !s; i++)
     if (p[i] != ignore_index && (p[i] < 0 || p[i] >= C))
-      return wick_errorf(WICK_ERR_INDEX, "%s: target %lld is out of bounds for %lld classes", op, (long long)p[i],
-                         (long long)C);
+      s = wick_errorf(WICK_ERR_INDEX, "%s: target %lld is out of bounds for %lld classes", op, (long long)p[i],
+                      (long long)C);
+  wick_tensor_release(h);
+  return s;
+}
+
+/* n f64 per-position values on x's device (k of them, NULL where want[i] is false). */
+static wick_status f64_bufs(const wick_tensor *x, int64_t n, int k, const bool *want, wick_tensor **out) {
+  for (int i = 0; i < k; i++) out[i] = NULL;
+  for (int i = 0; i < k; i++) {
+    if (!want[i]) continue;
+    wick_status s = wick_tensor_new(WICK_DTYPE_F64, x->device, 1, &n, &out[i]);
+    if (s) { wick_nn_release(k, out); return s; }
+  }
   return WICK_OK;
 }
 
-static wick_status check_common(const char *op, const wick_tensor *x, const wick_ce_opts *o, const ce_dims *d) {
+/* Host copies of the k per-position buffers, and their data (NULL where absent). */
+static wick_status bufs_on_host(int k, wick_tensor **dev, wick_tensor **host, double **data) {
+  for (int i = 0; i < k; i++) { host[i] = NULL; data[i] = NULL; }
+  for (int i = 0; i < k; i++) {
+    if (!dev[i]) continue;
+    wick_status s = on_host(dev[i], &host[i]);
+    if (s) { wick_nn_release(k, host); return s; }
+    data[i] = wick_tensor_data(host[i]);
+  }
+  return WICK_OK;
+}
+
+static wick_status check_common(const char *op, const wick_tensor *x, const wick_tensor *target,
+                                const wick_ce_opts *o, const ce_dims *d) {
   WICK_TRY(wick_nn_check_float(op, "input", x, NULL));
+  WICK_TRY(wick_check_same_device(op, x->device, target->device));
   if (o->weight) {
     if (o->weight->ndim != 1 || o->weight->sizes[0] != d->C) {
       char b[128];
@@ -105,16 +141,23 @@ static wick_status smooth_probs(const wick_tensor *p, double ls, int64_t C, wick
   return s;
 }
 
-/* The loss tensor from per-position values v (unreduced) or a single value. */
+/* The loss tensor, on x's device, from per-position values v (unreduced) or a single value. */
 static wick_status loss_out(const wick_tensor *x, wick_reduction r, const double *v, int64_t n, double total,
                             wick_tensor **out) {
-  if (r != WICK_REDUCTION_NONE) return scalar_of(x, total, out);
-  int64_t sizes[WICK_MAX_DIMS];
-  int nd = target_shape(x, sizes);
-  WICK_TRY(wick_tensor_new(x->dtype, x->device, nd, sizes, out));
-  void *p = wick_tensor_data(*out);
-  for (int64_t i = 0; i < n; i++) wick_store_f64((char *)p + i * (int64_t)wick_dtype_size(x->dtype), x->dtype, v[i]);
-  return WICK_OK;
+  wick_tensor *h;
+  if (r != WICK_REDUCTION_NONE) {
+    WICK_TRY(scalar_of(x, total, &h));
+  } else {
+    int64_t sizes[WICK_MAX_DIMS];
+    int nd = target_shape(x, sizes);
+    WICK_TRY(wick_tensor_new(x->dtype, wick_cpu(), nd, sizes, &h));
+    void *p = wick_tensor_data(h);
+    for (int64_t i = 0; i < n; i++) wick_store_f64((char *)p + i * (int64_t)wick_dtype_size(x->dtype), x->dtype, v[i]);
+  }
+  if (x->device.type == WICK_DEVICE_CPU) { *out = h; return WICK_OK; }
+  wick_status s = wick_to(h, x->dtype, x->device, false, out);
+  wick_tensor_release(h);
+  return s;
 }
 
 wick_status wick_cross_entropy(const wick_tensor *logits, const wick_tensor *target,
@@ -123,7 +166,10 @@ wick_status wick_cross_entropy(const wick_tensor *logits, const wick_tensor *tar
   const char *op = "cross_entropy";
   ce_dims d = {0, 0, 0, false};
   WICK_TRY(ce_dims_of(op, logits, &d));
-  WICK_TRY(check_common(op, logits, o, &d));
+  WICK_TRY(check_common(op, logits, target, o, &d));
+  const wick_backend *be;
+  WICK_TRY(wick_nn_backend(op, logits, &be));
+  WICK_NEED_SLOT(be, cross_entropy, op);
   bool prob = wick_dtype_is_float(target->dtype);
   if (prob) {
     if (!wick_shape_eq(target, logits)) {
@@ -136,19 +182,21 @@ wick_status wick_cross_entropy(const wick_tensor *logits, const wick_tensor *tar
     WICK_TRY(check_class_target(op, logits, target, &d, o->ignore_index));
   }
   const wick_tensor *ins[3] = {logits, target, o->weight};
-  wick_tensor *c[3], *p = NULL, *l = NULL;
+  wick_tensor *c[3], *p = NULL, *l = NULL, *dv[3] = {NULL, NULL, NULL}, *hv[3] = {NULL, NULL, NULL};
   WICK_TRY(wick_nn_contig(3, ins, c));
   int64_t NS = d.N * d.S;
-  double ls = o->label_smoothing;
-  double *buf = malloc(sizeof(double) * (size_t)(3 * NS + 1));
-  wick_status s = buf ? WICK_OK : wick_errorf(WICK_ERR_OOM, "%s: out of memory", op);
-  if (!s && !prob) s = check_target_values(op, c[1], d.C, o->ignore_index);
+  double ls = o->label_smoothing, *hd[3];
+  bool want[3] = {true, !prob && ls > 0, true}; /* nll, smooth, wt */
+  wick_status s = WICK_OK;
+  if (!prob) s = check_target_values(op, c[1], d.C, o->ignore_index);
   if (!s && prob && ls > 0) s = smooth_probs(c[1], ls, d.C, &p);
   if (!s) s = wick_tensor_new(logits->dtype, logits->device, 1, &NS, &l);
+  if (!s) s = f64_bufs(logits, NS, 3, want, dv);
   if (s) goto done;
-  double *nll = buf, *sm = buf + NS, *wt = buf + 2 * NS;
   wick_ce_args a = {d.N, d.C, d.S, prob ? NULL : c[1], prob ? (p ? p : c[1]) : NULL, c[2], o->ignore_index};
-  if ((s = wick_cpu_cross_entropy(&a, c[0], l, nll, !prob && ls > 0 ? sm : NULL, wt))) goto done;
+  if ((s = be->cross_entropy(&a, c[0], l, dv[0], dv[1], dv[2]))) goto done;
+  if ((s = bufs_on_host(3, dv, hv, hd))) goto done;
+  double *nll = hd[0], *sm = hd[1], *wt = hd[2];
   double tn = 0, tsm = 0, twt = 0;
   for (int64_t i = 0; i < NS; i++) {
     tn += nll[i];
@@ -174,7 +222,8 @@ wick_status wick_cross_entropy(const wick_tensor *logits, const wick_tensor *tar
   }
   s = loss_out(logits, o->reduction, nll, NS, total, out);
 done:
-  free(buf);
+  wick_nn_release(3, dv);
+  wick_nn_release(3, hv);
   wick_nn_release(3, c);
   wick_tensor_release(p);
   if (s) { wick_tensor_release(l); return s; }
@@ -200,6 +249,10 @@ wick_status wick_cross_entropy_backward(const wick_tensor *g, const wick_tensor 
                                         wick_tensor **gt) {
   ce_dims d = {0, 0, 0, false};
   WICK_TRY(ce_dims_of("cross_entropy", logits, &d));
+  const wick_backend *be;
+  WICK_TRY(wick_check_same_device("cross_entropy", logits->device, g->device));
+  WICK_TRY(wick_nn_backend("cross_entropy", logits, &be));
+  WICK_NEED_SLOT(be, cross_entropy_backward, "cross_entropy");
   bool prob = wick_dtype_is_float(target->dtype);
   need_target = need_target && prob;
   const wick_tensor *ins[3] = {logits, target, o->weight};
@@ -212,7 +265,7 @@ wick_status wick_cross_entropy_backward(const wick_tensor *g, const wick_tensor 
   if (!s && need_target) s = wick_tensor_new(logits->dtype, logits->device, logits->ndim, logits->sizes, &r[1]);
   if (!s) {
     wick_ce_args a = {d.N, d.C, d.S, prob ? NULL : c[1], prob ? (p ? p : c[1]) : NULL, c[2], o->ignore_index};
-    s = wick_cpu_cross_entropy_backward(&a, r[0], r[1], gc, gs, c[0], lse, scale.a, scale.b);
+    s = be->cross_entropy_backward(&a, r[0], r[1], gc, gs, c[0], lse, scale.a, scale.b);
   }
   if (!s && r[1] && o->label_smoothing > 0) { /* d p' / d p = 1 - ls */
     wick_tensor *k;
@@ -236,27 +289,33 @@ wick_status wick_nll_loss(const wick_tensor *log_probs, const wick_tensor *targe
   const char *op = "nll_loss";
   ce_dims d = {0, 0, 0, false};
   WICK_TRY(ce_dims_of(op, log_probs, &d));
-  WICK_TRY(check_common(op, log_probs, o, &d));
+  WICK_TRY(check_common(op, log_probs, target, o, &d));
   WICK_TRY(check_class_target(op, log_probs, target, &d, o->ignore_index));
+  const wick_backend *be;
+  WICK_TRY(wick_nn_backend(op, log_probs, &be));
+  WICK_NEED_SLOT(be, nll_loss, op);
   const wick_tensor *ins[3] = {log_probs, target, o->weight};
-  wick_tensor *c[3];
+  wick_tensor *c[3], *dv[2] = {NULL, NULL}, *hv[2] = {NULL, NULL};
   WICK_TRY(wick_nn_contig(3, ins, c));
   int64_t NS = d.N * d.S;
-  double *buf = malloc(sizeof(double) * (size_t)(2 * NS + 1));
-  wick_status s = buf ? WICK_OK : wick_errorf(WICK_ERR_OOM, "%s: out of memory", op);
-  if (!s) s = check_target_values(op, c[1], d.C, o->ignore_index);
+  bool want[2] = {true, true};
+  double *hd[2];
+  wick_status s = check_target_values(op, c[1], d.C, o->ignore_index);
+  if (!s) s = f64_bufs(log_probs, NS, 2, want, dv);
   if (!s) {
     wick_ce_args a = {d.N, d.C, d.S, c[1], NULL, c[2], o->ignore_index};
-    s = wick_cpu_nll_loss(&a, c[0], buf, buf + NS);
+    s = be->nll_loss(&a, c[0], dv[0], dv[1]);
   }
+  if (!s) s = bufs_on_host(2, dv, hv, hd);
   if (!s) {
     double tn = 0, twt = 0;
-    for (int64_t i = 0; i < NS; i++) { tn += buf[i]; twt += buf[NS + i]; }
+    for (int64_t i = 0; i < NS; i++) { tn += hd[0][i]; twt += hd[1][i]; }
     scale->a = o->reduction == WICK_REDUCTION_MEAN ? 1.0 / twt : 1.0;
     scale->b = 0;
-    s = loss_out(log_probs, o->reduction, buf, NS, tn * scale->a, out);
+    s = loss_out(log_probs, o->reduction, hd[0], NS, tn * scale->a, out);
   }
-  free(buf);
+  wick_nn_release(2, dv);
+  wick_nn_release(2, hv);
   wick_nn_release(3, c);
   return s;
 }
@@ -266,6 +325,10 @@ wick_status wick_nll_loss_backward(const wick_tensor *g, const wick_tensor *log_
                                    wick_loss_scale scale, wick_tensor **gin) {
   ce_dims d = {0, 0, 0, false};
   WICK_TRY(ce_dims_of("nll_loss", log_probs, &d));
+  const wick_backend *be;
+  WICK_TRY(wick_check_same_device("nll_loss", log_probs->device, g->device));
+  WICK_TRY(wick_nn_backend("nll_loss", log_probs, &be));
+  WICK_NEED_SLOT(be, nll_loss_backward, "nll_loss");
   const wick_tensor *ins[2] = {target, o->weight};
   wick_tensor *c[2], *gc = NULL, *r = NULL;
   int64_t gs;
@@ -274,7 +337,7 @@ wick_status wick_nll_loss_backward(const wick_tensor *g, const wick_tensor *log_
   if (!s) s = wick_tensor_new(log_probs->dtype, log_probs->device, log_probs->ndim, log_probs->sizes, &r);
   if (!s) {
     wick_ce_args a = {d.N, d.C, d.S, c[0], NULL, c[1], o->ignore_index};
-    s = wick_cpu_nll_loss_backward(&a, r, gc, gs, scale.a);
+    s = be->nll_loss_backward(&a, r, gc, gs, scale.a);
   }
   wick_nn_release(2, c);
   wick_tensor_release(gc);
@@ -332,9 +395,12 @@ wick_status wick_elem_loss(wick_elem_loss_kind kind, const wick_tensor *input,
   wick_tensor *c[4], *l;
   int nd;
   int64_t shape[WICK_MAX_DIMS];
+  const wick_backend *be;
+  WICK_TRY(wick_nn_backend(elem_name(kind), input, &be));
+  WICK_NEED_SLOT(be, elem_loss, elem_name(kind));
   WICK_TRY(elem_operands(kind, ins, c, &nd, shape));
   wick_status s = wick_tensor_new(input->dtype, input->device, nd, shape, &l);
-  if (!s) s = wick_cpu_elem_loss((wick_cpu_loss_kind)kind, wick_tensor_numel(l), l, c[0], c[1], c[2], c[3]);
+  if (!s) s = be->elem_loss((wick_loss_kind)kind, wick_tensor_numel(l), l, c[0], c[1], c[2], c[3]);
   wick_nn_release(4, c);
   if (s) { wick_tensor_release(l); return s; }
   if (r == WICK_REDUCTION_NONE) { *out = l; return WICK_OK; }
@@ -352,6 +418,10 @@ wick_status wick_elem_loss_backward(wick_elem_loss_kind kind, const wick_tensor 
   wick_tensor *c[4], *gc = NULL, *res[2] = {NULL, NULL};
   int nd;
   int64_t shape[WICK_MAX_DIMS], gs;
+  const wick_backend *be;
+  WICK_TRY(wick_check_same_device(elem_name(kind), input->device, g->device));
+  WICK_TRY(wick_nn_backend(elem_name(kind), input, &be));
+  WICK_NEED_SLOT(be, elem_loss_backward, elem_name(kind));
   WICK_TRY(elem_operands(kind, ins, c, &nd, shape));
   int64_t n = 1;
   for (int i = 0; i < nd; i++) n *= shape[i];
@@ -360,7 +430,7 @@ wick_status wick_elem_loss_backward(wick_elem_loss_kind kind, const wick_tensor 
   if (!s && need_target) s = wick_tensor_new(input->dtype, input->device, nd, shape, &res[1]);
   if (!s) {
     double scale = r == WICK_REDUCTION_MEAN ? 1.0 / (double)n : 1.0;
-    s = wick_cpu_elem_loss_backward((wick_cpu_loss_kind)kind, n, res[0], res[1], gc, gs, scale, c[0], c[1], c[2], c[3]);
+    s = be->elem_loss_backward((wick_loss_kind)kind, n, res[0], res[1], gc, gs, scale, c[0], c[1], c[2], c[3]);
   }
   wick_nn_release(4, c);
   wick_tensor_release(gc);

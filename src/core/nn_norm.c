@@ -1,9 +1,8 @@
 /* Batch and layer normalisation: argument checks with PyTorch's wording, shapes, and the
- * calls into the CPU kernels (src/cpu/norm.c). */
+ * calls into the device row's batch_norm / layer_norm slots (CPU: src/cpu/norm.c). */
 #include <stdio.h>
 #include <string.h>
 
-#include "cpu/nn_kernels.h"
 #include "nn.h"
 #include "nn_check.h"
 
@@ -38,6 +37,9 @@ wick_status wick_batch_norm(const wick_tensor *input, wick_tensor *running_mean,
   if (training && N * S == 1)
     return wick_errorf(WICK_ERR_SHAPE, "%s: expected more than 1 value per channel when training, got input size %s",
                        op, wick_nn_shape(input, b, sizeof b));
+  const wick_backend *be;
+  WICK_TRY(wick_nn_backend(op, input, &be));
+  WICK_NEED_SLOT(be, batch_norm, op);
   /* the kernel writes running stats in place: work on contiguous stand-ins, copy back */
   const wick_tensor *ins[5] = {input, weight, bias, running_mean, running_var};
   wick_tensor *c[5], *r = NULL, *m = NULL, *is = NULL;
@@ -45,7 +47,7 @@ wick_status wick_batch_norm(const wick_tensor *input, wick_tensor *running_mean,
   wick_status s = wick_tensor_new(input->dtype, input->device, input->ndim, input->sizes, &r);
   if (!s) s = wick_tensor_new(input->dtype, input->device, 1, &C, &m);
   if (!s) s = wick_tensor_new(input->dtype, input->device, 1, &C, &is);
-  if (!s) s = wick_cpu_batch_norm(r, c[0], c[1], c[2], c[3], c[4], m, is, N, C, S, training, momentum, eps);
+  if (!s) s = be->batch_norm(r, c[0], c[1], c[2], c[3], c[4], m, is, N, C, S, training, momentum, eps);
   if (!s && training) {
     if (running_mean) {
       if (c[3] != running_mean) s = wick_copy_(running_mean, c[3]);
@@ -74,6 +76,10 @@ wick_status wick_batch_norm_backward(const wick_tensor *gout, const wick_tensor 
                                      wick_tensor **gb) {
   int64_t N = input->sizes[0], C = input->sizes[1], S = 1;
   for (int d = 2; d < input->ndim; d++) S *= input->sizes[d];
+  const wick_backend *be;
+  WICK_TRY(wick_check_same_device("batch_norm", input->device, gout->device));
+  WICK_TRY(wick_nn_backend("batch_norm", input, &be));
+  WICK_NEED_SLOT(be, batch_norm_backward, "batch_norm");
   wick_tensor *r[3] = {NULL, NULL, NULL}, *c[5];
   wick_status s = WICK_OK;
   if (need_in) s = wick_tensor_new(input->dtype, input->device, input->ndim, input->sizes, &r[0]);
@@ -86,7 +92,7 @@ wick_status wick_batch_norm_backward(const wick_tensor *gout, const wick_tensor 
   s = wick_nn_contig(5, ins, c);
   wick_tensor_release(g);
   if (s) { wick_nn_release(3, r); return s; }
-  s = wick_cpu_batch_norm_backward(r[0], r[1], r[2], c[0], c[1], c[2], c[3], c[4], N, C, S, training);
+  s = be->batch_norm_backward(r[0], r[1], r[2], c[0], c[1], c[2], c[3], c[4], N, C, S, training);
   wick_nn_release(5, c);
   if (s) { wick_nn_release(3, r); return s; }
   *gin = r[0]; *gw = r[1]; *gb = r[2];
@@ -117,6 +123,9 @@ wick_status wick_layer_norm(const wick_tensor *input, int nnorm, const int64_t *
                          wick_shape_str(nnorm, shape, b1, sizeof b1), wick_nn_shape(t, b2, sizeof b2));
     WICK_TRY(wick_nn_check_float(op, names[k], t, input));
   }
+  const wick_backend *be;
+  WICK_TRY(wick_nn_backend(op, input, &be));
+  WICK_NEED_SLOT(be, layer_norm, op);
   int64_t D = 1;
   for (int i = 0; i < nnorm; i++) D *= shape[i];
   int64_t M = 1;
@@ -127,7 +136,7 @@ wick_status wick_layer_norm(const wick_tensor *input, int nnorm, const int64_t *
   wick_status s = wick_tensor_new(input->dtype, input->device, input->ndim, input->sizes, &r);
   if (!s) s = wick_tensor_new(input->dtype, input->device, 1, &M, &m);
   if (!s) s = wick_tensor_new(input->dtype, input->device, 1, &M, &rs);
-  if (!s) s = wick_cpu_layer_norm(r, c[0], c[1], c[2], m, rs, M, D, eps);
+  if (!s) s = be->layer_norm(r, c[0], c[1], c[2], m, rs, M, D, eps);
   wick_nn_release(3, c);
   if (s) {
     wick_tensor_release(r); wick_tensor_release(m); wick_tensor_release(rs);
@@ -147,6 +156,10 @@ wick_status wick_layer_norm_backward(const wick_tensor *gout, const wick_tensor 
   int64_t M = wick_tensor_numel(mean), D = 1;
   const int64_t *shape = input->sizes + input->ndim - nnorm;
   for (int i = 0; i < nnorm; i++) D *= shape[i];
+  const wick_backend *be;
+  WICK_TRY(wick_check_same_device("layer_norm", input->device, gout->device));
+  WICK_TRY(wick_nn_backend("layer_norm", input, &be));
+  WICK_NEED_SLOT(be, layer_norm_backward, "layer_norm");
   wick_tensor *r[3] = {NULL, NULL, NULL}, *c[5], *g = NULL;
   wick_status s = WICK_OK;
   if (need_in) s = wick_tensor_new(input->dtype, input->device, input->ndim, input->sizes, &r[0]);
@@ -158,7 +171,7 @@ wick_status wick_layer_norm_backward(const wick_tensor *gout, const wick_tensor 
   s = wick_nn_contig(5, ins, c);
   wick_tensor_release(g);
   if (s) { wick_nn_release(3, r); return s; }
-  s = wick_cpu_layer_norm_backward(r[0], r[1], r[2], c[0], c[1], c[2], c[3], c[4], M, D);
+  s = be->layer_norm_backward(r[0], r[1], r[2], c[0], c[1], c[2], c[3], c[4], M, D);
   wick_nn_release(5, c);
   if (s) { wick_nn_release(3, r); return s; }
   *gin = r[0]; *gw = r[1]; *gb = r[2];

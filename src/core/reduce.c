@@ -311,8 +311,22 @@ wick_status wick_cumprod(const wick_tensor *a, int64_t dim, wick_tensor **out) {
   return wick_cumulative(a, dim, true, WICK_DTYPE_NONE, out);
 }
 
+/* The device's fused softmax slot on a contiguous copy of a (CUDA: one pass, not seven). */
+static wick_status fused_softmax(const wick_backend *be, const wick_tensor *a, int d, bool log,
+                                 wick_tensor **out) {
+  wick_tensor *c, *o = NULL;
+  WICK_TRY(wick_contiguous(a, &c));
+  wick_status s = wick_tensor_new(a->dtype, a->device, a->ndim, a->sizes, &o);
+  if (!s) s = be->softmax(o, c, d, log);
+  wick_tensor_release(c);
+  if (s) { wick_tensor_release(o); return s; }
+  *out = o;
+  return WICK_OK;
+}
+
 /* softmax = exp(x - max) / sum(exp(x - max)); log_softmax = (x - max) - log(sum(...)).
- * Subtracting the row max keeps exp from overflowing. f16/bf16 compute in f32. */
+ * Subtracting the row max keeps exp from overflowing. f16/bf16 compute in f32. Devices with a
+ * softmax slot run it fused; the others (the CPU) compose it from reduce and elementwise ops. */
 wick_status wick_softmax(const wick_tensor *a, int64_t dim, bool log, wick_tensor **out) {
   const char *name = log ? "log_softmax" : "softmax";
   int d;
@@ -321,6 +335,9 @@ wick_status wick_softmax(const wick_tensor *a, int64_t dim, bool log, wick_tenso
     return wick_errorf(WICK_ERR_DTYPE, "%s: expected a floating point tensor (got %s)", name,
                        wick_dtype_name(a->dtype));
   if (wick_tensor_numel(a) == 0) return wick_tensor_new(a->dtype, a->device, a->ndim, a->sizes, out);
+  const wick_backend *be;
+  WICK_TRY(wick_backend_for(name, a->device, &be));
+  if (be->softmax) return fused_softmax(be, a, d, log, out);
   bool red[WICK_MAX_DIMS] = {0};
   if (a->ndim > 0) red[d] = true;
   wick_dtype ct = is_half(a->dtype) ? WICK_DTYPE_F32 : a->dtype;

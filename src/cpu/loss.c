@@ -33,7 +33,9 @@ static double row_lse(const void *xp, bool f64, int64_t base, int64_t C, int64_t
 }
 
 wick_status wick_cpu_cross_entropy(const wick_ce_args *a, const wick_tensor *x, wick_tensor *lse,
-                                   double *nll, double *smooth, double *wt) {
+                                   wick_tensor *nll_t, wick_tensor *smooth_t, wick_tensor *wt_t) {
+  double *nll = wick_tensor_data(nll_t), *wt = wick_tensor_data(wt_t);
+  double *smooth = smooth_t ? wick_tensor_data(smooth_t) : NULL;
   bool f64 = x->dtype == WICK_DTYPE_F64;
   const void *xp = dat(x), *wp = dat(a->weight), *pp = dat(a->prob);
   const int64_t *tp = a->target ? wick_tensor_data(a->target) : NULL;
@@ -114,7 +116,9 @@ wick_status wick_cpu_cross_entropy_backward(const wick_ce_args *a, wick_tensor *
   return WICK_OK;
 }
 
-wick_status wick_cpu_nll_loss(const wick_ce_args *a, const wick_tensor *x, double *out, double *wt) {
+wick_status wick_cpu_nll_loss(const wick_ce_args *a, const wick_tensor *x, wick_tensor *out_t,
+                              wick_tensor *wt_t) {
+  double *out = wick_tensor_data(out_t), *wt = wick_tensor_data(wt_t);
   bool f64 = x->dtype == WICK_DTYPE_F64;
   const void *xp = dat(x), *wp = dat(a->weight);
   const int64_t *tp = wick_tensor_data(a->target);
@@ -149,7 +153,7 @@ wick_status wick_cpu_nll_loss_backward(const wick_ce_args *a, wick_tensor *gin, 
 /* softplus(-x) = log(1 + exp(-x)), computed stably as PyTorch does. */
 static inline double sp_neg(double x) { return log1p(exp(-fabs(x))) + (x < 0 ? -x : 0); }
 
-wick_status wick_cpu_elem_loss(wick_cpu_loss_kind kind, int64_t n, wick_tensor *loss,
+wick_status wick_cpu_elem_loss(wick_loss_kind kind, int64_t n, wick_tensor *loss,
                                const wick_tensor *x, const wick_tensor *t, const wick_tensor *w,
                                const wick_tensor *pw) {
   bool f64 = x->dtype == WICK_DTYPE_F64;
@@ -172,7 +176,7 @@ wick_status wick_cpu_elem_loss(wick_cpu_loss_kind kind, int64_t n, wick_tensor *
   return WICK_OK;
 }
 
-wick_status wick_cpu_elem_loss_backward(wick_cpu_loss_kind kind, int64_t n, wick_tensor *gx,
+wick_status wick_cpu_elem_loss_backward(wick_loss_kind kind, int64_t n, wick_tensor *gx,
                                         wick_tensor *gt, const wick_tensor *g, int64_t gstride,
                                         double scale, const wick_tensor *x, const wick_tensor *t,
                                         const wick_tensor *w, const wick_tensor *pw) {

@@ -1,21 +1,17 @@
-/* The CPU kernels of the neural-network ops (conv.c, pool.c, norm.c, loss.c), called
- * directly by src/core/nn.c. The CUDA backend will turn these into backend-table slots when
- * it grows nn kernels; until then core checks the device and calls them.
+/* The CPU kernels of the neural-network ops (conv.c, pool.c, norm.c, loss.c) and the fused
+ * optimizer steps (src/core/optim.c's loops): the nn slots of the CPU row (backend.c).
  * Every tensor passed here is contiguous, on the CPU, f32 or f64, one dtype per call (index
- * tensors are i64), with the shapes core worked out; outputs are allocated by core. */
+ * tensors are i64), with the shapes core worked out; outputs are allocated by core. The
+ * slot contracts are in src/core/backend.h, the geometry structs in src/core/nn_geom.h. */
 #ifndef WICK_CPU_NN_KERNELS_H
 #define WICK_CPU_NN_KERNELS_H
 
 #include <stdbool.h>
 
-#include "../core/tensor.h"
+#include "../core/nn_geom.h"
+#include "../core/optim.h"
 
-/* ---- conv.c: input [N, C, H, W], weight [O, C/G, KH, KW], output [N, O, OH, OW].
- * PH/PW are the padding before the first row/column; OH/OW already account for any extra
- * padding after the last (padding="same" with an even kernel). ---- */
-typedef struct {
-  int64_t N, C, H, W, O, G, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW;
-} wick_conv_geom;
+/* ---- conv.c ---- */
 
 wick_status wick_cpu_conv2d(wick_tensor *out, const wick_tensor *in, const wick_tensor *w,
                             const wick_tensor *bias, const wick_conv_geom *g);
@@ -24,12 +20,7 @@ wick_status wick_cpu_conv2d_backward(const wick_tensor *gout, const wick_tensor 
                                      const wick_tensor *w, const wick_conv_geom *g,
                                      wick_tensor *gin, wick_tensor *gw, wick_tensor *gb);
 
-/* ---- pool.c: P planes of H x W in, P planes of OH x OW out ---- */
-typedef struct {
-  int64_t P, H, W, OH, OW, KH, KW, SH, SW, PH, PW, DH, DW;
-  bool count_include_pad;
-  int64_t divisor; /* avg_pool2d's divisor_override; 0 = none */
-} wick_pool_geom;
+/* ---- pool.c ---- */
 
 /* idx: i64 [P, OH, OW], the flat position (ih * W + iw) of each maximum in its plane. */
 wick_status wick_cpu_max_pool2d(wick_tensor *out, wick_tensor *idx, const wick_tensor *in,
@@ -71,21 +62,12 @@ wick_status wick_cpu_layer_norm_backward(wick_tensor *gin, wick_tensor *gw, wick
                                          const wick_tensor *rstd, int64_t M, int64_t D);
 
 /* ---- loss.c ---- */
-/* Cross entropy over x [N, C, S] (class dim in the middle) with class targets (i64 [N, S],
- * already range-checked; ignore_index rows give 0) or probability targets (prob [N, C, S]).
- * Per position i: nll[i] = w[t] (lse - x[t]) (class) or -sum_c w_c p_c (x_c - lse) (prob,
+/* Cross entropy (wick_ce_args). Per position i: nll[i] = w[t] (lse - x[t]) (class) or -sum_c w_c p_c (x_c - lse) (prob,
  * p already smoothed by core); smooth[i] = sum_c w_c (lse - x_c) (class targets only);
- * wt[i] = w[t] (0 when ignored). lse [N, S] is written for the backward. */
-typedef struct {
-  int64_t N, C, S;
-  const wick_tensor *target;  /* class targets, or NULL */
-  const wick_tensor *prob;    /* probability targets, or NULL */
-  const wick_tensor *weight;  /* [C] or NULL */
-  int64_t ignore_index;
-} wick_ce_args;
-
+ * wt[i] = w[t] (0 when ignored). lse [N, S] is written for the backward;
+ * nll, smooth (or NULL), wt are f64 [N * S]. */
 wick_status wick_cpu_cross_entropy(const wick_ce_args *a, const wick_tensor *x, wick_tensor *lse,
-                                   double *nll, double *smooth, double *wt);
+                                   wick_tensor *nll, wick_tensor *smooth, wick_tensor *wt);
 /* gin [N, C, S] = g_i * (a_nll * w_t (softmax - onehot) + a_smooth * (W softmax - w)) for
  * class targets (W = sum of w), g_i * a_nll * (softmax * sum_c w_c p_c - w p) for
  * probabilities. g is [N, S] or a single value (gstride 0). gprob (or NULL): the gradient
@@ -94,22 +76,30 @@ wick_status wick_cpu_cross_entropy_backward(const wick_ce_args *a, wick_tensor *
                                             wick_tensor *gprob, const wick_tensor *g,
                                             int64_t gstride, const wick_tensor *x,
                                             const wick_tensor *lse, double a_nll, double a_smooth);
-/* nll_loss over log-probs x [N, C, S]: out[i] = -w[t] x[t], wt[i] = w[t] (0 when ignored). */
-wick_status wick_cpu_nll_loss(const wick_ce_args *a, const wick_tensor *x, double *out, double *wt);
+/* nll_loss over log-probs x [N, C, S]: out[i] = -w[t] x[t], wt[i] = w[t] (0 when ignored);
+ * out, wt f64 [N * S]. */
+wick_status wick_cpu_nll_loss(const wick_ce_args *a, const wick_tensor *x, wick_tensor *out,
+                              wick_tensor *wt);
 /* gin (zeroed here) [N, C, S]: gin[t] = -g_i * scale * w[t]. */
 wick_status wick_cpu_nll_loss_backward(const wick_ce_args *a, wick_tensor *gin, const wick_tensor *g,
                                        int64_t gstride, double scale);
 
 /* Elementwise losses over n contiguous elements of one dtype (operands already broadcast). */
-typedef enum { WICK_LOSS_MSE, WICK_LOSS_L1, WICK_LOSS_BCE_LOGITS } wick_cpu_loss_kind;
 /* loss[i]; w (weight) and pw (pos_weight) only for BCE, either may be NULL. */
-wick_status wick_cpu_elem_loss(wick_cpu_loss_kind kind, int64_t n, wick_tensor *loss,
+wick_status wick_cpu_elem_loss(wick_loss_kind kind, int64_t n, wick_tensor *loss,
                                const wick_tensor *x, const wick_tensor *t, const wick_tensor *w,
                                const wick_tensor *pw);
 /* gx, gt (either may be NULL) = g_i * scale * d loss_i / d x_i (t_i); g has gstride 0 or 1. */
-wick_status wick_cpu_elem_loss_backward(wick_cpu_loss_kind kind, int64_t n, wick_tensor *gx,
+wick_status wick_cpu_elem_loss_backward(wick_loss_kind kind, int64_t n, wick_tensor *gx,
                                         wick_tensor *gt, const wick_tensor *g, int64_t gstride,
                                         double scale, const wick_tensor *x, const wick_tensor *t,
                                         const wick_tensor *w, const wick_tensor *pw);
+
+/* ---- optim.c's fused loops (src/core): the sgd_step / adam_step slots ---- */
+wick_status wick_cpu_sgd_step(int n, wick_tensor *const *params, const wick_tensor *const *grads,
+                              wick_tensor *const *bufs, const wick_sgd_options *o, bool first);
+wick_status wick_cpu_adam_step(int n, wick_tensor *const *params, const wick_tensor *const *grads,
+                               wick_tensor *const *exp_avg, wick_tensor *const *exp_avg_sq,
+                               wick_tensor *const *max_exp_avg_sq, const wick_adam_options *o);
 
 #endif

@@ -1,5 +1,5 @@
 -- optim.Adam and optim.AdamW (decoupled weight decay), with amsgrad and maximize, as
--- torch.optim.Adam/AdamW; the update is one fused C loop per parameter.
+-- torch.optim.Adam/AdamW; the update is one fused device call per group and step count.
 local wick = require("wick")
 local class = require("wick.class")
 local Optimizer = require("wick.optim.optimizer")
@@ -52,7 +52,8 @@ function Adam:_step_group(g)
     weight_decay = g.weight_decay, amsgrad = g.amsgrad, maximize = g.maximize,
     decoupled = self._decoupled, step = 0,
   }
-  local update, zeros_like = wick._adam_update, wick.zeros_like
+  -- one call per distinct step count (usually one for the group): the device fuses the updates
+  local zeros_like, lists, order = wick.zeros_like, {}, {}
   self:_each_param(g, function(p, grad, s)
     if s.step == nil then
       s.step = 0
@@ -61,9 +62,20 @@ function Adam:_step_group(g)
     end
     if g.amsgrad and s.max_exp_avg_sq == nil then s.max_exp_avg_sq = zeros_like(p) end
     s.step = s.step + 1
-    o.step = s.step
-    update(p, grad, s.exp_avg, s.exp_avg_sq, g.amsgrad and s.max_exp_avg_sq or nil, o)
+    local l = lists[s.step]
+    if not l then
+      l = { n = 0, p = {}, g = {}, m = {}, v = {}, vmax = {} }
+      lists[s.step] = l
+      order[#order + 1] = s.step
+    end
+    local n = l.n + 1
+    l.n, l.p[n], l.g[n], l.m[n], l.v[n], l.vmax[n] = n, p, grad, s.exp_avg, s.exp_avg_sq, s.max_exp_avg_sq
   end)
+  for _, step in ipairs(order) do
+    local l = lists[step]
+    o.step = step
+    wick._adam_update_many(l.p, l.g, l.m, l.v, g.amsgrad and l.vmax or nil, l.n, o)
+  end
 end
 
 -- AdamW: param *= 1 - lr * weight_decay before the Adam update (default weight_decay 1e-2).

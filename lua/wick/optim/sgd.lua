@@ -1,5 +1,5 @@
 -- optim.SGD: stochastic gradient descent with momentum, dampening, Nesterov momentum, weight
--- decay and maximize, as torch.optim.SGD; the update is one fused C loop per parameter.
+-- decay and maximize, as torch.optim.SGD; the update is one fused device call per group.
 local wick = require("wick")
 local class = require("wick.class")
 local Optimizer = require("wick.optim.optimizer")
@@ -42,10 +42,15 @@ function SGD:_step_group(g)
     lr = g.lr, momentum = g.momentum, dampening = g.dampening, weight_decay = g.weight_decay,
     nesterov = g.nesterov, maximize = g.maximize,
   }
-  local update = wick._sgd_update
+  -- one call for the whole group: the device fuses the updates (one launch per list on CUDA)
+  local ps, grads, bufs, states, n = {}, {}, {}, {}, 0
   self:_each_param(g, function(p, grad, s)
-    s.momentum_buffer = update(p, grad, s.momentum_buffer, o)
+    n = n + 1
+    ps[n], grads[n], bufs[n], states[n] = p, grad, s.momentum_buffer, s
   end)
+  if n == 0 then return end
+  wick._sgd_update_many(ps, grads, bufs, n, o)
+  for i = 1, n do states[i].momentum_buffer = bufs[i] end
 end
 
 return SGD
