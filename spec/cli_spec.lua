@@ -41,7 +41,7 @@ describe("wick run", function()
     assert.matches("%-n, %-%-nproc%-per%-node N", r.out)
   end)
 
-  it("accepts -n 1, runs -n N workers (spec/dist/launch_spec.lua) and refuses several nodes for now", function()
+  it("accepts -n 1, runs -n N workers and checks the options of several nodes (spec/dist/launch_spec.lua)", function()
     local r = helper.run({ "run", "-n", "1", "recipes/hello.lua", "data.n=4" })
     assert.are.equal(0, r.code, r.err)
     assert.matches("hello: y = ", r.out)
@@ -51,7 +51,8 @@ describe("wick run", function()
     assert.matches("\n%[1%] hello: y = ", r.out)
     r = helper.run({ "run", "--nnodes", "2", "--node-rank", "0", "--master-addr", "node0", "recipes/hello.lua" })
     assert.are.equal(1, r.code)
-    assert.are.equal("wick run: --nnodes 2 needs multi-node support, which this build does not have yet\n", r.err)
+    assert.are.equal(os.getenv("WICK_DIST_SECRET") and "wick run: --nnodes 2 needs --master-port (or MASTER_PORT), the same on every node\n"
+      or "wick run: --nnodes 2 needs the run's shared secret: set WICK_DIST_SECRET to the same value on every node\n", r.err)
   end)
 
   it("reports bad options and a missing recipe", function()

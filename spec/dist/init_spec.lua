@@ -78,4 +78,24 @@ describe("wick.dist at world size 2", function()
     end
     helper.rmdir(dir)
   end)
+
+  it("says who was waited for when a rank never joins (tcp://)", function()
+    local probe = dist.TCPStore("127.0.0.1", 0, { is_master = true, secret = "probe" })
+    local port = probe:port()
+    probe:close()
+    local url = "tcp://127.0.0.1:" .. port
+    -- rank 1 never comes: rank 0, hosting the store, times out naming it
+    local msg = err(dist.spawn, function(rank)
+      if rank == 1 then return end
+      dist.init_process_group({ init_method = url, rank = rank, world_size = 3, timeout = 1 })
+    end, { nprocs = 3 })
+    assert.matches("rendezvous: 2 of 3 ranks joined within 1 s; missing rank 1\n", msg, 1, true)
+    -- rank 0 never opens the store: the others say so
+    msg = err(dist.spawn, function(rank)
+      if rank == 0 then return end
+      dist.init_process_group({ init_method = url, rank = rank, world_size = 2, timeout = 1 })
+    end, { nprocs = 2 })
+    assert.matches("^spawn: process 1 terminated with the following error:\nrendezvous: rank 0 did not open the store at 127.0.0.1:" ..
+      port .. " within 1 s; missing rank 0\n", msg)
+  end)
 end)

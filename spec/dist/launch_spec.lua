@@ -1,6 +1,8 @@
 -- `wick run -n N` and wick.dist.spawn with real processes: rank prefixes and environment, a
 -- failing rank stops the others within seconds with its error shown, a rank killed by a
--- signal, SIGTERM to the launcher, spawn's failures, and no process left behind.
+-- signal, SIGTERM to the launcher, faults (a rank that hangs in a collective, never joins, or
+-- has a wrong secret; an outside client with a wrong secret), spawn's failures, and no process
+-- left behind. Several nodes: multinode_spec.lua.
 local helper = require("spec.support.wick_run")
 local dist = wick.dist
 
@@ -108,6 +110,83 @@ describe("wick run -n N", function()
       assert.are.equal("rc=" .. code .. "\n", out, sig)
       assert.are.same({}, leftovers(marker))
     end
+  end)
+end)
+
+describe("wick run -n N: faults", function()
+  local dir, marker
+  before_each(function()
+    dir = helper.tmpdir()
+    marker = "wick-fault-spec-" .. tostring(math.random(1 << 30))
+  end)
+  after_each(function() helper.rmdir(dir) end)
+
+  -- the run ended within `limit` seconds, non-zero, and nothing it started is left
+  local function ended(r, t0, limit)
+    assert.is_true(wick.perf_counter() - t0 < limit, "took " .. (wick.perf_counter() - t0) .. " s")
+    assert.are.equal(1, r.code, r.err)
+    assert.are.same({}, leftovers(marker))
+    assert.are.same({}, leftovers(dir)) -- the workers' command lines name the file in dir
+  end
+
+  it("ends the run when a rank hangs in a collective (the others time out)", function()
+    if not dist.is_gloo_available() then pending("wick was built without Gloo") return end
+    helper.write(dir .. "/hang.lua", string.format([[
+      local dist = wick.dist
+      dist.init_process_group({ timeout = 2 })
+      if dist.get_rank() == 1 then os.execute("sh -c 'sleep 30; : %s'") end
+      dist.all_reduce(wick.ones(4))
+    ]], marker))
+    local t0 = wick.perf_counter()
+    local r = helper.run({ "run", "-n", "3", dir .. "/hang.lua" })
+    ended(r, t0, 12)
+    assert.matches("\nwick run: rank [02] failed %(exit code 1%)\nlast lines of rank [02]'s stderr:\n  wick: all_reduce: " ..
+      "Timed out waiting 2000ms for recv operation to complete\n", r.err)
+  end)
+
+  it("ends the run when a rank never joins, naming it", function()
+    helper.write(dir .. "/late.lua", string.format([[
+      if os.getenv("RANK") == "2" then os.execute("sh -c 'sleep 30; : %s'") end
+      wick.dist.init_process_group({ timeout = 2 })
+    ]], marker))
+    local t0 = wick.perf_counter()
+    local r = helper.run({ "run", "-n", "4", dir .. "/late.lua" })
+    ended(r, t0, 12)
+    assert.matches("\nwick run: rank [013] failed %(exit code 1%)\nlast lines of rank [013]'s stderr:\n" ..
+      "  wick: rendezvous: 3 of 4 ranks joined within 2 s; missing rank 2\n", r.err)
+  end)
+
+  it("refuses and logs a rank with a wrong secret, which ends the run", function()
+    helper.write(dir .. "/secret.lua", string.format([[
+      if os.getenv("RANK") == "1" then require("wick.core")._dist.setenv("WICK_DIST_SECRET", "wrong") end
+      if os.getenv("RANK") ~= "1" then os.execute("sh -c 'sleep 30; : %s'") end
+      wick.dist.init_process_group({ timeout = 5 })
+    ]], marker))
+    local t0 = wick.perf_counter()
+    local r = helper.run({ "run", "-n", "2", dir .. "/secret.lua" })
+    ended(r, t0, 12)
+    assert.matches("\nstore: rejected a connection from 127%.0%.0%.1:%d+: wrong secret\n", "\n" .. r.err)
+    assert.matches("\nwick run: rank 1 failed (exit code 1)\nlast lines of rank 1's stderr:\n" ..
+      "  wick: TCPStore: the store at 127.0.0.1:", r.err, 1, true)
+    assert.matches("rejected this client (wrong secret?)\n", r.err, 1, true)
+  end)
+
+  it("refuses and logs an outside client with a wrong secret; the run goes on", function()
+    helper.write(dir .. "/outside.lua", [[
+      local dist = wick.dist
+      dist.init_process_group({ timeout = 10 })
+      if dist.get_rank() == 0 then
+        local ok, e = pcall(dist.TCPStore, os.getenv("MASTER_ADDR"), tonumber(os.getenv("MASTER_PORT")),
+          { secret = "not-the-secret", timeout = 2 })
+        print(ok, e)
+      end
+      dist.barrier()
+      dist.destroy_process_group()
+    ]])
+    local r = helper.run({ "run", "-n", "2", dir .. "/outside.lua" })
+    assert.are.equal(0, r.code, r.err)
+    assert.matches("[0] false\tTCPStore: the store at 127.0.0.1:", r.out, 1, true)
+    assert.matches("store: rejected a connection from 127%.0%.0%.1:%d+: wrong secret\n", r.err)
   end)
 end)
 

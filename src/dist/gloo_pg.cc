@@ -29,7 +29,7 @@
 #include <gloo/scatter.h>
 #include <gloo/transport/tcp/device.h>
 
-#include "dist/process_group.h"
+#include "dist/pg_backend.h"
 
 namespace {
 
@@ -111,8 +111,12 @@ ReduceFn reduce_fn(wick_pg_reduce r) {
 
 }  // namespace
 
-struct wick_pg_work {
+// The Gloo group and its work items extend pg_backend.h's headers (process_group.c dispatches).
+struct GlooPg;
+
+struct GlooWork : wick_pg_work {
   wick_pg_op op;
+  GlooPg *pg = nullptr;
   std::mutex mu;
   std::condition_variable cv;
   bool done = false;
@@ -120,7 +124,7 @@ struct wick_pg_work {
   std::string message;
 };
 
-struct wick_pg {
+struct GlooPg : wick_pg {
   std::shared_ptr<gloo::Context> ctx;
   std::chrono::milliseconds timeout;
   int rank = 0, size = 1;
@@ -128,14 +132,15 @@ struct wick_pg {
   std::thread thread;
   std::mutex mu;
   std::condition_variable cv;
-  std::deque<wick_pg_work *> queue;
+  std::deque<GlooWork *> queue;
+  bool busy = false; // an op is running (on the thread, or inline in a waiter)
   bool stopping = false;
 };
 
 namespace {
 
 template <typename T>
-void all_reduce(wick_pg *pg, const wick_pg_op &op, uint32_t tag) {
+void all_reduce(GlooPg *pg, const wick_pg_op &op, uint32_t tag) {
   gloo::AllreduceOptions o(pg->ctx);
   T *p = static_cast<T *>(op.data);
   o.setInput<T>(p, op.count);
@@ -147,7 +152,7 @@ void all_reduce(wick_pg *pg, const wick_pg_op &op, uint32_t tag) {
 }
 
 // Everything but all_reduce moves bytes: run on uint8_t with byte counts.
-void run_op(wick_pg *pg, const wick_pg_op &op, uint32_t tag) {
+void run_op(GlooPg *pg, const wick_pg_op &op, uint32_t tag) {
   size_t es = wick_dtype_size(op.dtype), bytes = op.count * es;
   uint8_t *data = static_cast<uint8_t *>(op.data), *aux = static_cast<uint8_t *>(op.aux);
   switch (op.kind) {
@@ -211,6 +216,7 @@ void run_op(wick_pg *pg, const wick_pg_op &op, uint32_t tag) {
       gloo::barrier(o);
       break;
     }
+    case WICK_PG_REDUCE_SCATTER: throw std::runtime_error("not supported by the gloo backend");
   }
 }
 
@@ -224,7 +230,7 @@ std::string gloo_message(const std::exception &e) {
   return m;
 }
 
-void finish(wick_pg_work *w, wick_status s, std::string msg) {
+void finish(GlooWork *w, wick_status s, std::string msg) {
   std::lock_guard<std::mutex> lock(w->mu);
   w->status = s;
   w->message = std::move(msg);
@@ -232,23 +238,106 @@ void finish(wick_pg_work *w, wick_status s, std::string msg) {
   w->cv.notify_all();
 }
 
-void loop(wick_pg *pg) {
+// Runs w, popped from the queue with busy set by the caller; clears busy when done.
+void run_work(GlooPg *pg, GlooWork *w) {
+  try {
+    run_op(pg, w->op, pg->tag++);
+    finish(w, WICK_OK, "");
+  } catch (const std::exception &e) {
+    finish(w, WICK_ERR_DIST, std::string(w->op.name) + ": " + gloo_message(e));
+  }
+  std::lock_guard<std::mutex> lock(pg->mu);
+  pg->busy = false;
+  pg->cv.notify_all();
+}
+
+void loop(GlooPg *pg) {
   for (;;) {
-    wick_pg_work *w;
+    GlooWork *w;
     {
       std::unique_lock<std::mutex> lock(pg->mu);
-      pg->cv.wait(lock, [pg] { return pg->stopping || !pg->queue.empty(); });
+      pg->cv.wait(lock, [pg] { return pg->stopping || (!pg->queue.empty() && !pg->busy); });
       if (pg->queue.empty()) return;
       w = pg->queue.front();
       pg->queue.pop_front();
+      pg->busy = true;
     }
-    try {
-      run_op(pg, w->op, pg->tag++);
-      finish(w, WICK_OK, "");
-    } catch (const std::exception &e) {
-      finish(w, WICK_ERR_DIST, std::string(w->op.name) + ": " + gloo_message(e));
-    }
+    run_work(pg, w);
   }
+}
+
+// A waiter whose op is next in line and not started runs it itself: a synchronous collective
+// then costs no hand-off to the group's thread and back (the order on the wire is unchanged,
+// since only the queue's head is taken and one op runs at a time).
+void run_inline_if_next(GlooWork *w) {
+  GlooPg *pg = w->pg;
+  {
+    std::lock_guard<std::mutex> lock(pg->mu);
+    if (pg->busy || pg->queue.empty() || pg->queue.front() != w) return;
+    pg->queue.pop_front();
+    pg->busy = true;
+  }
+  SigpipeBlock block; // as on the group's thread: a dead peer is an error, not a signal
+  run_work(pg, w);
+}
+
+// The ops behind process_group.c's dispatch.
+void gloo_destroy(wick_pg *base) {
+  auto *pg = static_cast<GlooPg *>(base);
+  SigpipeBlock block; // closing the connections may write
+  {
+    std::lock_guard<std::mutex> lock(pg->mu);
+    pg->stopping = true;
+    pg->cv.notify_all();
+  }
+  pg->thread.join();
+  delete pg;
+}
+
+wick_status gloo_submit(wick_pg *base, const wick_pg_op *op, wick_pg_work **out);
+
+wick_status gloo_wait(wick_pg_work *base) {
+  auto *w = static_cast<GlooWork *>(base);
+  run_inline_if_next(w);
+  std::unique_lock<std::mutex> lock(w->mu);
+  w->cv.wait(lock, [w] { return w->done; });
+  if (w->status != WICK_OK) return wick_errorf(w->status, "%s", w->message.c_str());
+  return WICK_OK;
+}
+
+bool gloo_done(wick_pg_work *base) {
+  auto *w = static_cast<GlooWork *>(base);
+  std::lock_guard<std::mutex> lock(w->mu);
+  return w->done;
+}
+
+void gloo_free_work(wick_pg_work *base) {
+  auto *w = static_cast<GlooWork *>(base);
+  {
+    std::unique_lock<std::mutex> lock(w->mu);
+    w->cv.wait(lock, [w] { return w->done; });
+  }
+  delete w;
+}
+
+const wick_pg_ops gloo_ops = {"gloo", gloo_destroy, gloo_submit, gloo_wait, gloo_done, gloo_free_work};
+
+wick_status gloo_submit(wick_pg *base, const wick_pg_op *op, wick_pg_work **out) {
+  auto *pg = static_cast<GlooPg *>(base);
+  if (op->kind == WICK_PG_ALL_REDUCE && op->reduce == WICK_PG_AVG)
+    return wick_errorf(WICK_ERR_ARG, "%s: avg is not supported by the gloo backend", op->name);
+  auto *w = new (std::nothrow) GlooWork;
+  if (!w) return wick_errorf(WICK_ERR_OOM, "%s: out of memory", op->name);
+  w->ops = &gloo_ops;
+  w->op = *op;
+  w->pg = pg;
+  {
+    std::lock_guard<std::mutex> lock(pg->mu);
+    pg->queue.push_back(w);
+    pg->cv.notify_all();
+  }
+  *out = w;
+  return WICK_OK;
 }
 
 }  // namespace
@@ -275,7 +364,8 @@ extern "C" wick_status wick_pg_create(wick_store_client *store, const char *pref
     ctx->setTimeout(timeout);
     WickStore st(store, std::string(prefix ? prefix : ""), timeout_s);
     ctx->connectFullMesh(st, dev);
-    auto *pg = new wick_pg;
+    auto *pg = new GlooPg;
+    pg->ops = &gloo_ops;
     pg->ctx = ctx;
     pg->timeout = timeout;
     pg->rank = rank;
@@ -287,50 +377,4 @@ extern "C" wick_status wick_pg_create(wick_store_client *store, const char *pref
     return wick_errorf(WICK_ERR_DIST, "init_process_group: gloo rendezvous of rank %d of %d failed: %s",
                        rank, size, gloo_message(e).c_str());
   }
-}
-
-extern "C" void wick_pg_destroy(wick_pg *pg) {
-  if (!pg) return;
-  SigpipeBlock block; // closing the connections may write
-  {
-    std::lock_guard<std::mutex> lock(pg->mu);
-    pg->stopping = true;
-    pg->cv.notify_all();
-  }
-  pg->thread.join();
-  delete pg;
-}
-
-extern "C" wick_status wick_pg_submit(wick_pg *pg, const wick_pg_op *op, wick_pg_work **out) {
-  auto *w = new (std::nothrow) wick_pg_work;
-  if (!w) return wick_errorf(WICK_ERR_OOM, "%s: out of memory", op->name);
-  w->op = *op;
-  {
-    std::lock_guard<std::mutex> lock(pg->mu);
-    pg->queue.push_back(w);
-    pg->cv.notify_all();
-  }
-  *out = w;
-  return WICK_OK;
-}
-
-extern "C" wick_status wick_pg_work_wait(wick_pg_work *w) {
-  std::unique_lock<std::mutex> lock(w->mu);
-  w->cv.wait(lock, [w] { return w->done; });
-  if (w->status != WICK_OK) return wick_errorf(w->status, "%s", w->message.c_str());
-  return WICK_OK;
-}
-
-extern "C" bool wick_pg_work_done(wick_pg_work *w) {
-  std::lock_guard<std::mutex> lock(w->mu);
-  return w->done;
-}
-
-extern "C" void wick_pg_work_free(wick_pg_work *w) {
-  if (!w) return;
-  {
-    std::unique_lock<std::mutex> lock(w->mu);
-    w->cv.wait(lock, [w] { return w->done; });
-  }
-  delete w;
 }

@@ -25,18 +25,38 @@ static void close_fd(int *fd) {
   *fd = -1;
 }
 
-/* In a child, before anything else: die with the parent, even if it died already. */
+/* In a child, before anything else: die with the parent, even if it died already. The signal
+ * is SIGUSR2 (whose default action also ends the process) so that a worker can take its own
+ * children along (wick_dist_worker_guard). */
 static void child_setup(pid_t parent) {
-  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  prctl(PR_SET_PDEATHSIG, WICK_PARENT_DEATH_SIGNAL);
   if (getppid() != parent) _exit(1);
   /* its own process group, so that stopping a worker also stops what it started */
   setpgid(0, 0);
   signal(SIGINT, SIG_DFL);
   signal(SIGTERM, SIG_DFL);
   signal(SIGPIPE, SIG_DFL);
+  signal(WICK_PARENT_DEATH_SIGNAL, SIG_DFL); /* an ignored one would not end the worker */
   sigset_t none;
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
+/* A worker whose launcher died: everything in its process group (itself, what it started). */
+static void on_parent_death(int sig) {
+  (void)sig;
+  kill(0, SIGKILL);
+  _exit(1);
+}
+
+void wick_dist_worker_guard(void) {
+  if (getpgrp() != getpid()) return; /* not a worker started by child_setup */
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_parent_death;
+  sigemptyset(&sa.sa_mask);
+  sigaction(WICK_PARENT_DEATH_SIGNAL, &sa, NULL);
+  if (getppid() == 1) on_parent_death(0); /* the launcher went before the handler was in place */
 }
 
 wick_status wick_dist_exec_worker(const char *exe, char *const argv[], char *const envp[], int capture,
@@ -210,7 +230,9 @@ static void signal_all(wick_proc *procs, int n, int sig, int all) {
     if (procs[i].pid > 0 && (all || !procs[i].exited)) kill(-procs[i].pid, sig);
 }
 
-void wick_dist_supervise(wick_proc *procs, int n, int prefix, double grace_s, int *failed, int *interrupted) {
+void wick_dist_supervise(wick_proc *procs, int n, const wick_supervise_opts *o, int *failed, int *interrupted) {
+  int prefix = o->prefix, base = o->rank_base;
+  double grace_s = o->grace_s;
   *failed = -1;
   *interrupted = 0;
   got_signal = 0;
@@ -225,7 +247,7 @@ void wick_dist_supervise(wick_proc *procs, int n, int prefix, double grace_s, in
   struct pollfd *fds = calloc((size_t)n * 3 + 1, sizeof *fds);
   int *who = calloc((size_t)n * 3 + 1, sizeof *who);
   int stopping = 0, killed = 0;
-  int64_t kill_at = 0, all_exited_at = -1;
+  int64_t kill_at = 0, all_exited_at = -1, tick_at = now_ms() + o->tick_ms;
   for (;;) {
     int nf = 0;
     if (fds && wake_pipe[0] >= 0) { fds[nf] = (struct pollfd){ wake_pipe[0], POLLIN, 0 }; who[nf++] = -1; }
@@ -242,7 +264,7 @@ void wick_dist_supervise(wick_proc *procs, int n, int prefix, double grace_s, in
         char b[16];
         while (read(wake_pipe[0], b, sizeof b) > 0) {}
       } else {
-        drain(&procs[who[j] / 3], who[j] / 3, who[j] % 3, prefix);
+        drain(&procs[who[j] / 3], base + who[j] / 3, who[j] % 3, prefix);
       }
     }
     int alive = 0;
@@ -267,6 +289,15 @@ void wick_dist_supervise(wick_proc *procs, int n, int prefix, double grace_s, in
         alive++;
       }
     }
+    if (o->tick && !stopping && alive && now_ms() >= tick_at) {
+      if (o->tick(o->ud)) {
+        *failed = WICK_SUPERVISE_EXTERNAL;
+        stopping = 1;
+        kill_at = now_ms() + (int64_t)(grace_s * 1000);
+        signal_all(procs, n, SIGTERM, 1);
+      }
+      tick_at = now_ms() + o->tick_ms;
+    }
     if (got_signal && !*interrupted) {
       *interrupted = got_signal;
       if (!stopping) {
@@ -288,8 +319,8 @@ void wick_dist_supervise(wick_proc *procs, int n, int prefix, double grace_s, in
   }
   if (stopping) signal_all(procs, n, SIGKILL, 1); /* no orphans after a failure */
   for (int i = 0; i < n; i++) {
-    if (procs[i].line_len[0]) forward(&procs[i], i, 0, "", 0, prefix, 1);
-    if (procs[i].line_len[1]) forward(&procs[i], i, 1, "", 0, prefix, 1);
+    if (procs[i].line_len[0]) forward(&procs[i], base + i, 0, "", 0, prefix, 1);
+    if (procs[i].line_len[1]) forward(&procs[i], base + i, 1, "", 0, prefix, 1);
   }
   free(fds);
   free(who);

@@ -4,6 +4,7 @@
 #ifndef WICK_DIST_LAUNCH_H
 #define WICK_DIST_LAUNCH_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -33,15 +34,35 @@ typedef struct {
 wick_status wick_dist_exec_worker(const char *exe, char *const argv[], char *const envp[], int capture,
                                   wick_proc *p);
 
+/* The signal a worker gets when its launcher dies (PR_SET_PDEATHSIG). */
+#define WICK_PARENT_DEATH_SIGNAL SIGUSR2
+
+/* In a worker of `wick run -n N`: when the launcher dies, also kill what this worker started
+ * (its process group), not only the worker. */
+void wick_dist_worker_guard(void);
+
 /* Forks the calling process. In the child *is_child = 1 and *msg_out is the write end of the
  * error pipe; in the parent p is filled. */
 wick_status wick_dist_fork_worker(wick_proc *p, int *is_child, int *msg_out);
 
-/* Waits for all n workers, forwarding captured output with "[rank] " prefixes (when prefix).
- * The first worker to fail stops the others (SIGTERM, SIGKILL after grace_s); a SIGINT or
- * SIGTERM to this process is forwarded the same way. *failed = index of the first failure or
- * -1; *interrupted = the signal received, or 0. */
-void wick_dist_supervise(wick_proc *procs, int n, int prefix, double grace_s, int *failed, int *interrupted);
+typedef struct {
+  int prefix;       /* forward output lines with "[rank] " before them */
+  int rank_base;    /* the rank of procs[0] in those prefixes (several nodes: node_rank * n) */
+  double grace_s;   /* between SIGTERM and SIGKILL when stopping */
+  /* Called about every tick_ms while workers run (multi-node: the other launchers' state);
+   * nonzero stops the workers as a failure does, with *failed = WICK_SUPERVISE_EXTERNAL. */
+  int (*tick)(void *ud);
+  void *ud;
+  int tick_ms;
+} wick_supervise_opts;
+
+#define WICK_SUPERVISE_EXTERNAL (-2)
+
+/* Waits for all n workers, forwarding captured output. The first worker to fail stops the
+ * others (SIGTERM, SIGKILL after grace_s); a SIGINT or SIGTERM to this process is forwarded the
+ * same way. *failed = index of the first failure, WICK_SUPERVISE_EXTERNAL, or -1;
+ * *interrupted = the signal received, or 0. */
+void wick_dist_supervise(wick_proc *procs, int n, const wick_supervise_opts *o, int *failed, int *interrupted);
 
 /* The last `lines` lines of a worker's captured stderr, into buf (NUL-terminated). */
 void wick_proc_tail_lines(const wick_proc *p, int lines, char *buf, size_t size);

@@ -1,5 +1,7 @@
-/* The process group of a distributed run: collectives over raw contiguous CPU buffers, run in
- * order on one communication thread per group. C interface to the Gloo shim (gloo_pg.cc). */
+/* The process group of a distributed run: collectives over raw contiguous buffers, run in
+ * submission order. Back-ends: Gloo (gloo_pg.cc; CPU buffers, one communication thread per
+ * group) and NCCL (src/cuda/nccl_pg.c; CUDA buffers, one stream per group), dispatched by
+ * process_group.c through pg_backend.h. */
 #ifndef WICK_DIST_PROCESS_GROUP_H
 #define WICK_DIST_PROCESS_GROUP_H
 
@@ -17,7 +19,8 @@ extern "C" { /* wick's C headers have no guards of their own */
 typedef struct wick_pg wick_pg;
 typedef struct wick_pg_work wick_pg_work;
 
-typedef enum { WICK_PG_SUM, WICK_PG_PRODUCT, WICK_PG_MIN, WICK_PG_MAX } wick_pg_reduce;
+/* WICK_PG_AVG: NCCL only (floating point); the Lua side divides a gloo sum instead. */
+typedef enum { WICK_PG_SUM, WICK_PG_PRODUCT, WICK_PG_MIN, WICK_PG_MAX, WICK_PG_AVG } wick_pg_reduce;
 
 typedef enum {
   WICK_PG_ALL_REDUCE, /* data (count) in place */
@@ -26,6 +29,7 @@ typedef enum {
   WICK_PG_GATHER,     /* data (count) -> aux (count * size) on root only */
   WICK_PG_SCATTER,    /* aux (count * size) on root -> data (count) */
   WICK_PG_BARRIER,
+  WICK_PG_REDUCE_SCATTER, /* aux (count * size), rank-major -> data (count), reduced; NCCL only */
 } wick_pg_kind;
 
 /* One collective. Buffers are borrowed: they must stay alive until the work is waited. */
@@ -54,6 +58,8 @@ wick_status wick_pg_submit(wick_pg *pg, const wick_pg_op *op, wick_pg_work **out
 /* Blocks until the work is done and returns its status (message as for any wick_status). */
 wick_status wick_pg_work_wait(wick_pg_work *w);
 bool wick_pg_work_done(wick_pg_work *w);
+/* "gloo" or "nccl". */
+const char *wick_pg_backend_name(const wick_pg *pg);
 /* Waits for the work if still running (its buffers are in use), then frees. NULL is fine. */
 void wick_pg_work_free(wick_pg_work *w);
 

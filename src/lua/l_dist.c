@@ -256,12 +256,35 @@ static int l_procs_fork(lua_State *L) {
   return 1;
 }
 
-/* procs:supervise(prefix, grace_s) -> failed index or nil, signal received or nil */
+/* The tick of procs:supervise: calls the Lua function at index 5; true (or an error) stops. */
+static int supervise_tick(void *ud) {
+  lua_State *L = ud;
+  lua_pushvalue(L, 5);
+  int stop = lua_pcall(L, 0, 1, 0) != LUA_OK || lua_toboolean(L, -1);
+  lua_pop(L, 1);
+  return stop;
+}
+
+/* procs:supervise(prefix, grace_s, rank_base = 0, tick|nil, tick_s = 0.25) -> failed index or
+ * "external" (tick stopped it) or nil, signal received or nil */
 static int l_procs_supervise(lua_State *L) {
   l_procs *ps = checkprocs(L, 1);
   int failed, interrupted;
-  wick_dist_supervise(ps->p, ps->n, lua_toboolean(L, 2), luaL_optnumber(L, 3, 5.0), &failed, &interrupted);
+  wick_supervise_opts o;
+  memset(&o, 0, sizeof o);
+  o.prefix = lua_toboolean(L, 2);
+  o.grace_s = luaL_optnumber(L, 3, 5.0);
+  o.rank_base = (int)luaL_optinteger(L, 4, 0);
+  if (!lua_isnoneornil(L, 5)) {
+    luaL_checktype(L, 5, LUA_TFUNCTION);
+    o.tick = supervise_tick;
+    o.ud = L;
+    o.tick_ms = (int)(luaL_optnumber(L, 6, 0.25) * 1000);
+  }
+  lua_settop(L, 6);
+  wick_dist_supervise(ps->p, ps->n, &o, &failed, &interrupted);
   if (failed >= 0) lua_pushinteger(L, failed);
+  else if (failed == WICK_SUPERVISE_EXTERNAL) lua_pushliteral(L, "external");
   else lua_pushnil(L);
   if (interrupted) lua_pushinteger(L, interrupted);
   else lua_pushnil(L);
@@ -344,6 +367,12 @@ static int l_setenv(lua_State *L) {
   return 0;
 }
 
+static int l_worker_guard(lua_State *L) {
+  (void)L;
+  wick_dist_worker_guard();
+  return 0;
+}
+
 static int l_getpid(lua_State *L) {
   lua_pushinteger(L, getpid());
   return 1;
@@ -365,7 +394,7 @@ void l_open_dist(lua_State *L, int core, int methods) {
   static const luaL_Reg fns[] = {
     {"TCPStore", l_store_new}, {"procs", l_procs_new}, {"write_fd", l_write_fd},
     {"exit_now", l_exit_now}, {"random_secret", l_random_secret}, {"environ", l_environ},
-    {"self_exe", l_self_exe}, {"getpid", l_getpid}, {"setenv", l_setenv}, {NULL, NULL},
+    {"self_exe", l_self_exe}, {"getpid", l_getpid}, {"worker_guard", l_worker_guard}, {"setenv", l_setenv}, {NULL, NULL},
   };
   l_newtype(L, STORE_MT, store_methods, l_store_close, NULL);
   l_newtype(L, PROCS_MT, procs_methods, l_procs_gc, NULL);

@@ -1,11 +1,15 @@
 /* Bindings of the process group (src/dist/process_group.h): wick.core._pg, used by
- * lua/wick/dist/init.lua. Without Gloo in the build only `_pg.gloo = false` is registered. */
+ * lua/wick/dist/init.lua. `_pg.gloo` / `_pg.nccl` say which back-ends the build has; without
+ * either only those flags are registered. */
 #include <string.h>
 
 #include "l_aux.h"
 
-#ifdef WICK_HAVE_GLOO
+#if defined(WICK_HAVE_GLOO) || defined(WICK_HAVE_NCCL)
 #include "dist/process_group.h"
+#ifdef WICK_HAVE_NCCL
+#include "cuda/nccl_pg.h"
+#endif
 
 #define PG_MT "wick.dist.ProcessGroup"
 #define WORK_MT "wick.dist.Work"
@@ -20,6 +24,7 @@ typedef struct {
   wick_tensor *t, *aux;
 } l_work;
 
+#ifdef WICK_HAVE_GLOO
 /* new(store, prefix, rank, size, timeout_s, host|nil, iface|nil) */
 static int l_pg_new(lua_State *L) {
   wick_store_client *c = l_dist_checkstore(L, 1);
@@ -33,6 +38,29 @@ static int l_pg_new(lua_State *L) {
   L_TRY(L, wick_pg_create(c, prefix, rank, size, timeout, host, iface, &p->pg));
   return 1;
 }
+#endif
+
+#ifdef WICK_HAVE_NCCL
+/* new_nccl(store|nil, prefix, rank, size, timeout_s, device_index) */
+static int l_pg_new_nccl(lua_State *L) {
+  wick_store_client *c = lua_isnoneornil(L, 1) ? NULL : l_dist_checkstore(L, 1);
+  const char *prefix = luaL_checkstring(L, 2);
+  int rank = (int)luaL_checkinteger(L, 3), size = (int)luaL_checkinteger(L, 4);
+  double timeout = luaL_checknumber(L, 5);
+  int device = (int)luaL_checkinteger(L, 6);
+  l_pg *p = lua_newuserdatauv(L, sizeof *p, 0);
+  p->pg = NULL;
+  luaL_setmetatable(L, PG_MT);
+  L_TRY(L, wick_pg_create_nccl(c, prefix, rank, size, timeout, device, &p->pg));
+  return 1;
+}
+#endif
+
+wick_pg *l_checkpg(lua_State *L, int idx, const char *op) {
+  l_pg *p = luaL_checkudata(L, idx, PG_MT);
+  if (!p->pg) l_errorf(L, "%s: the process group was destroyed", op);
+  return p->pg;
+}
 
 static int l_pg_destroy(lua_State *L) {
   l_pg *p = luaL_checkudata(L, 1, PG_MT);
@@ -41,19 +69,25 @@ static int l_pg_destroy(lua_State *L) {
   return 0;
 }
 
+/* in the order of wick_pg_kind and wick_pg_reduce */
 static const char *const kinds[] = {"all_reduce", "broadcast", "all_gather", "gather", "scatter",
-                                    "barrier", NULL};
-static const char *const reduces[] = {"sum", "product", "min", "max", NULL};
+                                    "barrier", "reduce_scatter", NULL};
+static const char *const reduces[] = {"sum", "product", "min", "max", "avg", NULL};
 
-static wick_tensor *check_buffer(lua_State *L, int idx, const char *op) {
+/* Gloo takes CPU buffers; NCCL CUDA buffers, also f16/bf16 (lua/wick/dist checks the device index). */
+static wick_tensor *check_buffer(lua_State *L, int idx, const char *op, wick_pg *pg) {
   wick_tensor *t = l_checktensor(L, idx);
-  if (t->device.type != WICK_DEVICE_CPU) l_errorf(L, "%s: the gloo backend needs CPU tensors", op);
+  bool nccl = strcmp(wick_pg_backend_name(pg), "nccl") == 0;
+  if (nccl && t->device.type != WICK_DEVICE_CUDA) l_errorf(L, "%s: the nccl backend needs CUDA tensors", op);
+  if (!nccl && t->device.type != WICK_DEVICE_CPU) l_errorf(L, "%s: the gloo backend needs CPU tensors", op);
   if (!wick_tensor_is_contiguous(t)) l_errorf(L, "%s: internal: buffer is not contiguous", op);
   switch (t->dtype) {
     case WICK_DTYPE_F32: case WICK_DTYPE_F64: case WICK_DTYPE_I64: case WICK_DTYPE_I32:
     case WICK_DTYPE_U8: break;
+    case WICK_DTYPE_F16: case WICK_DTYPE_BF16: if (nccl) break; /* fall through */
     default:
-      l_errorf(L, "%s: unsupported dtype %s (f32, f64, i64, i32 or u8)", op, wick_dtype_name(t->dtype));
+      l_errorf(L, "%s: unsupported dtype %s (f32, f64, %si64, i32 or u8)", op, wick_dtype_name(t->dtype),
+               nccl ? "f16, bf16, " : "");
   }
   return t;
 }
@@ -70,8 +104,8 @@ static int l_pg_submit(lua_State *L) {
   op.name = name;
   op.root = (int)luaL_optinteger(L, 5, 0);
   op.reduce = (wick_pg_reduce)luaL_checkoption(L, 6, "sum", reduces);
-  wick_tensor *t = lua_isnoneornil(L, 3) ? NULL : check_buffer(L, 3, name);
-  wick_tensor *aux = lua_isnoneornil(L, 4) ? NULL : check_buffer(L, 4, name);
+  wick_tensor *t = lua_isnoneornil(L, 3) ? NULL : check_buffer(L, 3, name, p->pg);
+  wick_tensor *aux = lua_isnoneornil(L, 4) ? NULL : check_buffer(L, 4, name, p->pg);
   if (t) {
     op.dtype = t->dtype;
     op.data = wick_tensor_data(t);
@@ -122,10 +156,26 @@ void l_open_pg(lua_State *L, int core, int methods) {
   l_newtype(L, PG_MT, pg_methods, l_pg_destroy, NULL);
   l_newtype(L, WORK_MT, work_methods, l_work_gc, NULL);
   lua_newtable(L);
+#ifdef WICK_HAVE_GLOO
   lua_pushboolean(L, 1);
   lua_setfield(L, -2, "gloo");
   lua_pushcfunction(L, l_pg_new);
   lua_setfield(L, -2, "new");
+#else
+  lua_pushboolean(L, 0);
+  lua_setfield(L, -2, "gloo");
+#endif
+#ifdef WICK_HAVE_NCCL
+  lua_pushboolean(L, 1);
+  lua_setfield(L, -2, "nccl");
+  lua_pushcfunction(L, l_pg_new_nccl);
+  lua_setfield(L, -2, "new_nccl");
+  lua_pushstring(L, wick_nccl_version());
+  lua_setfield(L, -2, "nccl_version");
+#else
+  lua_pushboolean(L, 0);
+  lua_setfield(L, -2, "nccl");
+#endif
   lua_setfield(L, core, "_pg");
 }
 
@@ -136,6 +186,8 @@ void l_open_pg(lua_State *L, int core, int methods) {
   lua_newtable(L);
   lua_pushboolean(L, 0);
   lua_setfield(L, -2, "gloo");
+  lua_pushboolean(L, 0);
+  lua_setfield(L, -2, "nccl");
   lua_setfield(L, core, "_pg");
 }
 

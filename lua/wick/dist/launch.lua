@@ -1,7 +1,10 @@
 -- The launcher of `wick run -n N`: hosts the run's store, starts N workers (this same program
--- running the same file) with RANK WORLD_SIZE LOCAL_RANK LOCAL_WORLD_SIZE MASTER_ADDR
+-- running the same file) with RANK WORLD_SIZE LOCAL_RANK LOCAL_WORLD_SIZE GROUP_RANK MASTER_ADDR
 -- MASTER_PORT WICK_DIST_SECRET, prefixes their output lines with "[rank] ", and when one fails
--- stops the others and reports that rank's error. The process work is C (src/dist/launch.c).
+-- stops the others and reports that rank's error. With --nnodes K one launcher runs per node:
+-- node 0's hosts the store, the others connect to it; each beats a heartbeat in the store and
+-- watches the others, so that a node's failure or death stops every node. The process work is
+-- C (src/dist/launch.c).
 local core = require("wick.core")._dist
 local spawn = require("wick.dist.spawn")
 
@@ -9,22 +12,134 @@ local M = {}
 
 M.GRACE = 5       -- seconds between SIGTERM and SIGKILL
 M.TAIL_LINES = 20 -- lines of the failed rank's stderr repeated in the report
+M.TICK = 0.25     -- seconds between two looks at the other nodes
+M.BEAT_TIMEOUT = 5 -- seconds without a heartbeat after which a node's launcher counts as gone
+M.STORE_TIMEOUT = 10 -- seconds a launcher waits for one store request once the nodes have met
 
-local SET = { "RANK", "WORLD_SIZE", "LOCAL_RANK", "LOCAL_WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT",
+local SET = { "RANK", "WORLD_SIZE", "LOCAL_RANK", "LOCAL_WORLD_SIZE", "GROUP_RANK", "MASTER_ADDR", "MASTER_PORT",
   "WICK_DIST_SECRET", "WICK_DIST_AGENT_STORE" }
 
 local function fail(msg)
   io.stderr:write("wick run: ", msg, "\n")
   io.stderr:flush()
+  return 1
 end
 
--- run(opts, args, file_index) -> exit code. opts: nproc, master_addr, master_port.
+local function now() return require("wick").perf_counter() end
+
+-- How long the nodes wait for each other at the start: WICK_RDZV_TIMEOUT seconds, else 900.
+local function rendezvous_timeout()
+  local v = tonumber(os.getenv("WICK_RDZV_TIMEOUT") or "")
+  return v and v > 0 and v or 900
+end
+
+-- The launchers of all nodes meet in the store. Returns nil or an error message.
+local function meet(store, node, nnodes, timeout)
+  if store:add("launch/node/" .. node, 1) > 1 then
+    return string.format("node rank %d was started twice (check --node-rank)", node)
+  end
+  local keys = {}
+  for k = 0, nnodes - 1 do keys[#keys + 1] = "launch/node/" .. k end
+  local ok, e = pcall(store.wait, store, keys, timeout)
+  if ok then return nil end
+  if not tostring(e):find("timed out", 1, true) then return tostring(e) end
+  local missing = {}
+  for k = 0, nnodes - 1 do
+    if not store:check({ keys[k + 1] }) then missing[#missing + 1] = k end
+  end
+  return string.format("rendezvous: %d of %d nodes joined within %g s; missing node%s %s", nnodes - #missing, nnodes,
+    timeout, #missing == 1 and "" or "s", table.concat(missing, ", "))
+end
+
+-- The watch over the other nodes (see the header). watch.tick() -> true when this node must
+-- stop, with watch.why saying why.
+local function watcher(store, node, nnodes, where)
+  local w = { done = {}, beat = {}, seen = {} }
+  local t0 = now()
+  for k = 0, nnodes - 1 do w.beat[k], w.seen[k] = -1, t0 end
+  local function look()
+    store:add("launch/beat/" .. node, 1)
+    if store:check({ "launch/failed" }) then
+      w.why = store:get("launch/failed")
+      return true
+    end
+    if node ~= 0 then return false end -- node 0's launcher watches the others
+    local t = now()
+    for k = 1, nnodes - 1 do
+      if not w.done[k] then
+        if store:check({ "launch/done/" .. k }) then
+          w.done[k] = true
+        else
+          local b = store:add("launch/beat/" .. k, 0)
+          if b ~= w.beat[k] then
+            w.beat[k], w.seen[k] = b, t
+          elseif t - w.seen[k] > M.BEAT_TIMEOUT then
+            w.why = string.format("node %d's launcher stopped (no heartbeat for %g s)", k, M.BEAT_TIMEOUT)
+            return true
+          end
+        end
+      end
+    end
+    return false
+  end
+  function w.tick()
+    local ok, stop = pcall(look)
+    if ok then return stop end
+    w.why = string.format("lost the store at %s (node 0's launcher): %s", where, tostring(stop))
+    return true
+  end
+  -- node 0, its workers done: waits for the other nodes to finish (or fail)
+  function w.wait_others()
+    local keys = {}
+    for k = 1, nnodes - 1 do keys[#keys + 1] = "launch/done/" .. k end
+    while true do
+      if pcall(store.wait, store, keys, M.TICK) then return true end
+      if w.tick() then return false end
+    end
+  end
+  return w
+end
+
+-- run(opts, args, file_index) -> exit code. opts: nproc, nnodes, node_rank, master_addr,
+-- master_port.
 function M.run(opts, args, file_index)
-  local n = opts.nproc
-  local addr = opts.master_addr or "127.0.0.1"
+  local n, nnodes, node = opts.nproc, opts.nnodes or 1, opts.node_rank or 0
+  if node >= nnodes then return fail(string.format("--node-rank %d is out of range for --nnodes %d", node, nnodes)) end
+  local multi = nnodes > 1
+  local addr = opts.master_addr or (multi and os.getenv("MASTER_ADDR")) or "127.0.0.1"
+  local port = opts.master_port or (multi and math.tointeger(tonumber(os.getenv("MASTER_PORT") or ""))) or nil
   local secret = core.random_secret()
-  local ok, store = pcall(core.TCPStore, addr, opts.master_port or 0, true, 60, secret)
-  if not ok then fail(tostring(store)) return 1 end
+  local timeout = rendezvous_timeout()
+  if multi then
+    secret = os.getenv("WICK_DIST_SECRET")
+    if not secret or secret == "" then
+      return fail(string.format("--nnodes %d needs the run's shared secret: set WICK_DIST_SECRET to the same value on every node", nnodes))
+    end
+    if not port then
+      return fail(string.format("--nnodes %d needs --master-port (or MASTER_PORT), the same on every node", nnodes))
+    end
+  end
+  -- node 0 hosts the store; the others connect to it (retrying until the rendezvous timeout)
+  local ok, store = pcall(core.TCPStore, addr, port or 0, node == 0, multi and timeout or 60, secret)
+  if not ok and node > 0 and tostring(store):find("cannot connect", 1, true) then
+    return fail(string.format("rendezvous: node 0's launcher did not open the store at %s:%d within %g s; missing node 0",
+      addr, port, timeout))
+  end
+  if not ok then return fail(tostring(store)) end
+  port = store:port() > 0 and store:port() or port
+  local where = addr .. ":" .. port
+  local watch
+  if multi then
+    local e = meet(store, node, nnodes, timeout)
+    if e then
+      pcall(store.set, store, "launch/failed", string.format("node %d: %s", node, e))
+      store:close()
+      return fail(e)
+    end
+    store:set_timeout(M.STORE_TIMEOUT)
+    watch = watcher(store, node, nnodes, where)
+  end
+
   local exe = core.self_exe()
   local argv = { exe, "run", "--" }
   for i = file_index, #args do argv[#argv + 1] = args[i] end
@@ -38,41 +153,64 @@ function M.run(opts, args, file_index)
   -- as torchrun: one OpenMP thread per worker unless the user says otherwise
   if not os.getenv("OMP_NUM_THREADS") then base[#base + 1] = "OMP_NUM_THREADS=1" end
   local procs = core.procs(n)
-  for rank = 0, n - 1 do
+  for i = 0, n - 1 do
     local env = table.move(base, 1, #base, 1, {})
-    for k, v in pairs({ RANK = rank, WORLD_SIZE = n, LOCAL_RANK = rank, LOCAL_WORLD_SIZE = n,
-      MASTER_ADDR = addr, MASTER_PORT = store:port(), WICK_DIST_SECRET = secret, WICK_DIST_AGENT_STORE = 1 }) do
+    for k, v in pairs({ RANK = node * n + i, WORLD_SIZE = nnodes * n, LOCAL_RANK = i, LOCAL_WORLD_SIZE = n,
+      GROUP_RANK = node, MASTER_ADDR = addr, MASTER_PORT = port, WICK_DIST_SECRET = secret, WICK_DIST_AGENT_STORE = 1 }) do
       env[#env + 1] = k .. "=" .. tostring(v)
     end
-    local started, err = pcall(procs.exec, procs, rank, exe, argv, env, true)
+    local started, err = pcall(procs.exec, procs, i, exe, argv, env, true)
     if not started then
       fail(tostring(err))
       procs:supervise(true, 0) -- stops those already started
+      if multi then pcall(store.set, store, "launch/failed", string.format("node %d: %s", node, tostring(err))) end
       store:close()
       return 1
     end
   end
-  local failed, interrupted = procs:supervise(true, M.GRACE)
-  store:close()
+  local failed, interrupted = procs:supervise(true, M.GRACE, node * n, watch and watch.tick, M.TICK)
+  local function finish(code)
+    store:close()
+    return code
+  end
+  if failed == "external" then
+    -- nodes beyond the two that know: a heartbeat lost is news to them
+    pcall(function()
+      if not store:check({ "launch/failed" }) then store:set("launch/failed", string.format("node %d: %s", node, watch.why)) end
+    end)
+    return finish(fail(string.format("stopped the workers of node %d: %s", node, watch.why)))
+  end
   if failed then
     local r = procs:result(failed, M.TAIL_LINES)
+    local rank = node * n + failed
     local how = r.signal > 0 and string.format("killed by signal %d, %s", r.signal, spawn.signame(r.signal))
       or string.format("exit code %d", r.code)
-    local lines = { string.format("rank %d failed (%s)", failed, how) }
+    local lines = { string.format("rank %d failed (%s)", rank, how) }
+    if multi then pcall(store.set, store, "launch/failed", string.format("node %d: %s", node, lines[1])) end
     if r.tail ~= "" then
-      lines[#lines + 1] = string.format("last lines of rank %d's stderr:", failed)
+      lines[#lines + 1] = string.format("last lines of rank %d's stderr:", rank)
       for l in (r.tail .. "\n"):gmatch("([^\n]*)\n") do lines[#lines + 1] = "  " .. l end
     end
-    fail(table.concat(lines, "\n"))
-    return 1
+    return finish(fail(table.concat(lines, "\n")))
   end
   if interrupted then
+    if multi then pcall(store.set, store, "launch/failed", string.format("node %d was interrupted (signal %d)", node, interrupted)) end
+    store:close()
     -- the host maps a command's result to 0 or 1; a signal's status is the shell's 128 + N
     io.stdout:flush()
     io.stderr:flush()
     os.exit(128 + interrupted, true)
   end
-  return 0
+  if multi then
+    if node ~= 0 then
+      local done = pcall(store.set, store, "launch/done/" .. node, "1")
+      if not done then return finish(fail("could not report to node 0's launcher at " .. where)) end
+    elseif not watch.wait_others() then
+      -- the store outlives the other nodes' last requests
+      return finish(fail(string.format("node %d's workers finished, but %s", node, watch.why)))
+    end
+  end
+  return finish(0)
 end
 
 return M
