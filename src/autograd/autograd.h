@@ -123,6 +123,12 @@ void wick_set_history(wick_tensor *out, wick_node *n, int output_nr);
  * root). Frees the graph's saved state unless retain_graph. */
 wick_status wick_backward(int n, wick_tensor *const *roots, wick_tensor *const *grads,
                           bool retain_graph);
+/* Queues fn(ctx) to run when the outermost backward running on this thread has run all its
+ * nodes, before wick_backward returns (PyTorch's queue_callback: DDP's reducer waits for its
+ * bucket all-reduces there). Its error becomes backward's. Dropped when backward fails.
+ * Outside a backward it is an error. */
+typedef wick_status (*wick_backward_callback_fn)(void *ctx);
+wick_status wick_queue_backward_callback(wick_backward_callback_fn fn, void *ctx);
 
 /* ---- differentiable ops: the core op, plus a graph node when needed ---- */
 wick_status wick_ag_binary(wick_binop op, const wick_tensor *a, const wick_tensor *b, wick_tensor **out);

@@ -119,8 +119,45 @@ static wick_status ones_like(const wick_tensor *t, wick_tensor **out) {
   return wick_fill_(*out, 1.0, 1);
 }
 
+/* End-of-backward callbacks of this thread; depth > 0 while a backward runs. */
+#define MAX_CALLBACKS 16
+static _Thread_local struct {
+  wick_backward_callback_fn fn;
+  void *ctx;
+} callbacks[MAX_CALLBACKS];
+static _Thread_local int ncallbacks, backward_depth;
+
+wick_status wick_queue_backward_callback(wick_backward_callback_fn fn, void *ctx) {
+  if (backward_depth == 0) return wick_errorf(WICK_ERR_ARG, "queue_callback: no backward is running");
+  if (ncallbacks == MAX_CALLBACKS)
+    return wick_errorf(WICK_ERR_ARG, "queue_callback: more than %d callbacks queued", MAX_CALLBACKS);
+  callbacks[ncallbacks].fn = fn;
+  callbacks[ncallbacks].ctx = ctx;
+  ncallbacks++;
+  return WICK_OK;
+}
+
+/* Runs (or, after a failure, drops) the queued callbacks once the outermost backward ends. */
+static wick_status end_backward(wick_status s) {
+  if (backward_depth > 1) { backward_depth--; return s; }
+  /* still "in backward" here, so a callback may queue another: ncallbacks is re-read */
+  for (int i = 0; i < ncallbacks && !s; i++) s = callbacks[i].fn(callbacks[i].ctx);
+  ncallbacks = 0;
+  backward_depth = 0;
+  return s;
+}
+
+static wick_status run_backward(int nroots, wick_tensor *const *roots, wick_tensor *const *grads,
+                                bool retain_graph);
+
 wick_status wick_backward(int nroots, wick_tensor *const *roots, wick_tensor *const *grads,
                           bool retain_graph) {
+  backward_depth++;
+  return end_backward(run_backward(nroots, roots, grads, retain_graph));
+}
+
+static wick_status run_backward(int nroots, wick_tensor *const *roots, wick_tensor *const *grads,
+                                bool retain_graph) {
   task_table tt = {0};
   node_map map = {0};
   wick_status s = WICK_OK;
