@@ -6,13 +6,7 @@ local helpers = require("helpers")
 local peer = dofile((debug.getinfo(1, "S").source:match("^@(.*)/runs_spec%.lua$") or "spec") .. "/tb/peer.lua")
 local config = require("wick.config")
 
-local function slurp(p)
-  local f = io.open(p, "rb")
-  if not f then return nil end
-  local s = f:read("a")
-  f:close()
-  return s
-end
+local slurp = helpers.read_file
 
 local function ls(dir)
   local out = helpers.run(("ls -1 %q 2>/dev/null"):format(dir))

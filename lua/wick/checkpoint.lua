@@ -176,6 +176,26 @@ local function restore_optimizer(op, opt, model, o, tensors)
   opt:load_state_dict(sd)
 end
 
+-- The tensors and the description of the checkpoint at path, checked.
+local function read(op, path)
+  local tensors, md = wick.load(path)
+  if not md or md.format ~= FORMAT or not md[FORMAT] then
+    fail(op, "'%s' is not a wick checkpoint (no '%s' metadata)", path, FORMAT)
+  end
+  if md.version ~= VERSION then fail(op, "'%s' has checkpoint version %s (this wick reads %s)", path, tostring(md.version), VERSION) end
+  local ok, meta = pcall(config.loads, md[FORMAT])
+  if not ok or type(meta) ~= "table" then fail(op, "'%s' has an unreadable '%s' description", path, FORMAT) end
+  return tensors, meta
+end
+
+-- counters(path) -> the counters saved in the checkpoint at path (epoch, step, ...), after
+-- reading and checking the whole file (`wick run --resume` checks its checkpoint with it).
+function M.counters(path)
+  if type(path) ~= "string" then fail("checkpoint.counters", "path must be a string (got %s)", type(path)) end
+  local _, meta = read("checkpoint.counters", path)
+  return meta.counters or {}
+end
+
 -- load(path, {model, optimizer, scheduler, loader, generators, strict = true, rng = true}) ->
 -- the counters (epoch, step and the other plain values given to save).
 function M.load(path, spec)
@@ -188,12 +208,7 @@ function M.load(path, spec)
       fail(op, "unknown field '%s' (expected model, optimizer, scheduler, loader, generators, strict, rng)", tostring(k))
     end
   end
-  local tensors, md = wick.load(path)
-  if not md or md.format ~= FORMAT or not md[FORMAT] then
-    fail(op, "'%s' is not a wick checkpoint (no '%s' metadata)", path, FORMAT)
-  end
-  if md.version ~= VERSION then fail(op, "'%s' has checkpoint version %s (this wick reads %s)", path, tostring(md.version), VERSION) end
-  local meta = config.loads(md[FORMAT])
+  local tensors, meta = read(op, path)
   local gens = generators(op, spec)
   -- check everything that can be checked before changing anything
   local function need(what) if meta[what] == nil then fail(op, "'%s' holds no %s state", path, what) end end

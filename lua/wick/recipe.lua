@@ -104,6 +104,14 @@ function recipe.report(metrics)
   return require("wick.runs").report(metrics)
 end
 
+-- Checkpoints of the run in progress, for `wick run --resume DIR` (docs/runs.md):
+-- wick.recipe.checkpoint(state, {epoch = e, step = k}) saves to the run's checkpoint.safetensors
+-- (rank 0; nothing outside `wick run`); wick.recipe.resume(state) loads it into state and
+-- returns its counters when the run is resumed, else nil; wick.recipe.resumed() tells which.
+function recipe.checkpoint(state, counters) return require("wick.runs").checkpoint(state, counters) end
+function recipe.resume(state) return require("wick.runs").resume(state) end
+function recipe.resumed() return require("wick.runs").resumed() end
+
 -- wick.recipe{...} and recipe.new{...} build a recipe (not tail calls: the caller stays level 3).
 function recipe.new(spec)
   local r = new(spec, 3)

@@ -9,15 +9,8 @@ runs.BASE = (os.getenv("WICK_RUNS_DIR") or "") ~= "" and os.getenv("WICK_RUNS_DI
 
 local current -- the run of this process (one at a time), nil outside `wick run`
 
-local function quote(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
-
-local function read_file(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local s = f:read("a")
-  f:close()
-  return s
-end
+local util = require("wick.util")
+local quote, read_file = util.shell_quote, util.read_file
 
 -- Whole-file writes go through a temporary name and rename, so a reader (wick runs, another
 -- rank) never sees half a meta.yaml.
@@ -39,6 +32,7 @@ local function mkdirs(dir)
 end
 
 local function now_iso() return os.date("!%Y-%m-%dT%H:%M:%SZ") end
+
 
 -- A new directory <base>/<name>-<YYYYMMDD-HHMMSS>-<n>: mkdir (without -p) fails when the name
 -- exists, so two runs started in the same second (even by two processes) get different n.
@@ -183,6 +177,11 @@ function runs.start(opts)
     self.dir, self.rank, self.worker = env_dir, rank, true
     if rank == 0 then write_file(self.dir .. "/config.yaml", config.dump(opts.cfg)) end
     self.untee, self.errlog = tee(self.dir .. "/rank" .. rank .. ".log", self.dir .. "/rank" .. rank .. ".log")
+  elseif opts.resume then -- `wick run --resume DIR`: the same directory, logs appended
+    self.dir, self.rank = opts.run_dir, 0
+    runs.resume_begin(self.dir, 1, opts.command)
+    write_file(self.dir .. "/config.yaml", config.dump(opts.cfg))
+    self.untee, self.errlog = tee(self.dir .. "/stdout.log", self.dir .. "/stderr.log")
   else
     if opts.run_dir then
       mkdirs(opts.run_dir)
@@ -196,6 +195,9 @@ function runs.start(opts)
     write_meta(self.dir, runs.new_meta(opts.path))
     self.untee, self.errlog = tee(self.dir .. "/stdout.log", self.dir .. "/stderr.log")
   end
+  -- resumed: set for this process by `wick run --resume`, for the workers of -n N by
+  -- $WICK_RESUME (the launcher's resumed directory)
+  self.resume = opts.resume or (self.worker and os.getenv("WICK_RESUME") == self.dir) or false
   local secs = tonumber(os.getenv("WICK_SYSTEM_METRICS") or "")
   if secs and secs > 0 and self.rank == 0 then
     self.stop_monitor = require("wick.runs.system").start(self.dir .. "/system", secs)
@@ -227,7 +229,8 @@ function Run:finish(err)
   if self.rank ~= 0 then return end
   local metrics = numeric_metrics(self.result, numeric_metrics(self.reported))
   local meta = runs.read_meta(self.dir) or {}
-  meta.metrics = next(metrics) and metrics or nil
+  -- (a resumed run that had nothing left to do keeps the metrics it had)
+  meta.metrics = next(metrics) and metrics or (self.resume and meta.metrics) or nil
   if err ~= nil then
     meta.status, meta.error = "failed", tostring(err)
   elseif not self.worker then
@@ -262,16 +265,29 @@ function runs.report(metrics)
   if current then for k, v in pairs(metrics) do current.reported[k] = v end end
 end
 
+-- ---- resume: `wick run --resume DIR` and the recipe API (lua/wick/runs/resume.lua) ----
+
+-- what wick.runs.resume needs of this module
+function runs._current() return current end
+runs._write_meta = write_meta
+for k, v in pairs(require("wick.runs.resume")) do runs[k] = v end
+
 -- ---- `wick run -n N`: the launcher's side ----
 
 -- Creates the run directory, writes command.txt and meta.yaml, and sets WICK_RUN_DIR for the
--- workers. Returns the directory, and whether it was named here (not by --run-dir).
-function runs.launch_begin(path, run_dir, nproc)
+-- workers (with resume: reopens the run in run_dir, and WICK_RESUME tells the workers). Returns
+-- the directory, and whether it was named here (not by --run-dir).
+function runs.launch_begin(path, run_dir, nproc, resume)
   local dir = run_dir
-  if dir then mkdirs(dir) else dir = runs.new_dir(runs.name_of(path)) end
-  write_file(dir .. "/command.txt", runs.command_line() .. "\n")
-  write_meta(dir, runs.new_meta(path, nproc))
+  if resume then
+    runs.resume_begin(dir, nproc)
+  else
+    if dir then mkdirs(dir) else dir = runs.new_dir(runs.name_of(path)) end
+    write_file(dir .. "/command.txt", runs.command_line() .. "\n")
+    write_meta(dir, runs.new_meta(path, nproc))
+  end
   core._dist.setenv("WICK_RUN_DIR", dir)
+  core._dist.setenv("WICK_RESUME", resume and dir or "")
   return dir, run_dir == nil
 end
 

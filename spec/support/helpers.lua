@@ -53,6 +53,10 @@ function M.wick(args, stdin)
   return out, e, code
 end
 
+-- s as one single-quoted shell word; the whole content of a file (nil when it cannot be opened).
+M.quote = require("wick.util").shell_quote
+M.read_file = require("wick.util").read_file
+
 function M.tmpdir()
   local d = os.tmpname()
   os.remove(d)

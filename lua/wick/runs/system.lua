@@ -3,15 +3,8 @@
 -- <run dir>/system, so the training thread never waits for it.
 local M = {}
 
-local function quote(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
-
-local function read(path)
-  local f = io.open(path, "r")
-  if not f then return nil end
-  local s = f:read("a")
-  f:close()
-  return s
-end
+local util = require("wick.util")
+local quote, read = util.shell_quote, util.read_file
 
 -- CPU seconds (user + system) of pid, or nil when it is gone.
 local function cpu_seconds(pid, hz)
