@@ -33,15 +33,44 @@ add_library(wick::deps ALIAS wick_deps)
 add_library(wick::lua ALIAS PkgConfig::LUA)
 add_library(wick::edit ALIAS PkgConfig::EDIT)
 
-# CUDA is optional: AUTO builds it when nvcc and the libraries are found.
+# CUDA is optional: AUTO builds it when nvcc, cuBLAS and cuDNN are found (NCCL is optional on
+# top). Without the toolkit the build is silently CPU-only.
 set(WICK_HAVE_CUDA OFF)
+set(WICK_HAVE_NCCL OFF)
+# The CUDA runtime and AddressSanitizer do not mix: AUTO means OFF in a sanitizer build.
+if(WICK_SANITIZE AND WICK_CUDA STREQUAL "AUTO")
+  set(WICK_CUDA OFF CACHE STRING "Build the CUDA backend: AUTO, ON or OFF" FORCE)
+endif()
 if(NOT WICK_CUDA STREQUAL "OFF")
+  if(NOT CMAKE_CUDA_COMPILER AND NOT DEFINED ENV{CUDACXX} AND EXISTS /usr/local/cuda/bin/nvcc)
+    set(CMAKE_CUDA_COMPILER /usr/local/cuda/bin/nvcc)
+  endif()
   include(CheckLanguage)
   check_language(CUDA)
   if(CMAKE_CUDA_COMPILER AND EXISTS "${CMAKE_CURRENT_SOURCE_DIR}/src/cuda/CMakeLists.txt")
-    set(WICK_HAVE_CUDA ON)
-  elseif(WICK_CUDA STREQUAL "ON")
-    message(FATAL_ERROR "WICK_CUDA=ON but no CUDA backend could be configured")
+    # Ampere and Hopper as machine code, PTX of Hopper for newer GPUs (JIT-compiled there).
+    if(NOT DEFINED CMAKE_CUDA_ARCHITECTURES)
+      set(CMAKE_CUDA_ARCHITECTURES "80-real;90-real;90-virtual" CACHE STRING "CUDA architectures")
+    endif()
+    # one CUDA runtime in the process: the shared one, as the libraries use
+    set(CMAKE_CUDA_RUNTIME_LIBRARY Shared)
+    enable_language(CUDA)
+    find_package(CUDAToolkit)
+    find_path(WICK_CUDNN_INCLUDE cudnn.h HINTS ${CUDAToolkit_INCLUDE_DIRS} /usr/local/cuda/include)
+    find_library(WICK_CUDNN_LIBRARY cudnn HINTS ${CUDAToolkit_LIBRARY_DIR} /usr/local/cuda/lib64)
+    find_path(WICK_NCCL_INCLUDE nccl.h HINTS ${CUDAToolkit_INCLUDE_DIRS} /usr/local/cuda/include)
+    find_library(WICK_NCCL_LIBRARY nccl HINTS ${CUDAToolkit_LIBRARY_DIR} /usr/local/cuda/lib64)
+    if(CUDAToolkit_FOUND AND TARGET CUDA::cublas AND TARGET CUDA::cublasLt AND WICK_CUDNN_INCLUDE
+       AND WICK_CUDNN_LIBRARY)
+      set(WICK_HAVE_CUDA ON)
+      if(WICK_NCCL_INCLUDE AND WICK_NCCL_LIBRARY)
+        set(WICK_HAVE_NCCL ON)
+      endif()
+    endif()
+  endif()
+  if(NOT WICK_HAVE_CUDA AND WICK_CUDA STREQUAL "ON")
+    message(FATAL_ERROR "WICK_CUDA=ON but nvcc, cuBLAS or cuDNN was not found "
+      "(set CMAKE_CUDA_COMPILER or CUDACXX to nvcc)")
   endif()
 endif()
 

@@ -10,6 +10,7 @@ local cli = {}
 
 cli.RUN_USAGE = [[
 usage: wick run [options] RECIPE [--config FILE.yaml]... [key.sub=value]...
+       wick run [options] --resume RUN_DIR [RECIPE] [--config FILE.yaml]... [key.sub=value]...
 
 Runs RECIPE, a Lua file that returns wick.recipe{config = ..., main = function(cfg) ... end},
 with its config resolved from the recipe's defaults, then each --config file in order (maps
@@ -24,6 +25,8 @@ options:
   --master-addr HOST       rendezvous host
   --master-port PORT       rendezvous port
   --run-dir DIR            the run's directory (default runs/<recipe>-<date>-<n>; docs/runs.md)
+  --resume RUN_DIR         continue the run in RUN_DIR from its last checkpoint, with its
+                           recipe and config (overrides and --config files apply on top)
   --system-metrics SECS    log CPU % and RSS to TensorBoard every SECS seconds
   -h, --help               print this help
 
@@ -44,7 +47,7 @@ end
 local launcher_options = {
   ["-n"] = "nproc", ["--nproc-per-node"] = "nproc", ["--nnodes"] = "nnodes",
   ["--node-rank"] = "node_rank", ["--master-addr"] = "master_addr", ["--master-port"] = "master_port",
-  ["--run-dir"] = "run_dir", ["--system-metrics"] = "system_metrics",
+  ["--run-dir"] = "run_dir", ["--system-metrics"] = "system_metrics", ["--resume"] = "resume",
 }
 local integer_options = { nproc = 1, nnodes = 1, node_rank = 0, master_port = 1, system_metrics = 1 } -- minimum values
 
@@ -64,6 +67,8 @@ local function parse_run_options(args)
     if a == "-h" or a == "--help" then return opts, nil end
     if a == "--" then return opts, i + 1 end
     if a:sub(1, 1) ~= "-" or a == "-" then return opts, i end
+    -- with --resume, RECIPE is optional: recipe arguments may come right after the options
+    if opts.resume and (a == "--config" or a == "-c" or a:match("^%-%-config=")) then return opts, i end
     local name, value = a:match("^(%-%-[^=]+)=(.*)$")
     name = name or a
     local field = launcher_options[name]
@@ -87,6 +92,7 @@ local function parse_run_options(args)
     opts[field] = value
     i = i + 1
   end
+  if opts.resume then return opts, i end
   return nil, "missing RECIPE (see wick run --help)"
 end
 
@@ -94,10 +100,14 @@ end
 
 -- `arg` for the file: arg[0] = the file, arg[1..] = what follows it, negative indices = the
 -- wick program and the arguments before the file (as lua.c does).
-local function set_arg(file_index)
+local function set_arg(file_index, args)
   local old, new = _G.arg or {}, {}
   for k, v in pairs(old) do
     if math.type(k) == "integer" then new[k - file_index] = v end
+  end
+  if args then -- `--resume` rewrote the arguments: the file and what follows come from them
+    for k = #new, 0, -1 do new[k] = nil end
+    for k = file_index, #args do new[k - file_index] = args[k] end
   end
   _G.arg = new
 end
@@ -138,7 +148,8 @@ local function run_recipe(r, path, rest, opts)
   if not ok then return fail("wick run", tostring(cfg)) end
   -- the run directory (docs/runs.md); closing `run` records the result, or the error while it
   -- propagates (the host prints it with the traceback of where it was raised)
-  local started, run = pcall(require("wick.runs").start, { path = path, cfg = cfg, run_dir = opts.run_dir })
+  local started, run = pcall(require("wick.runs").start,
+    { path = path, cfg = cfg, run_dir = opts.run_dir, resume = opts.resume ~= nil, command = opts.command })
   if not started then return fail("wick run", tostring(run)) end
   local guard <close> = run
   run.result = r:start(cfg, path)
@@ -156,7 +167,7 @@ local function run_file(args, file_index, opts)
   f:close()
   local chunk, lerr = loadfile(path)
   if not chunk then return fail("wick run", lerr) end
-  set_arg(file_index)
+  set_arg(file_index, opts.resume and args)
   local r = chunk(table.unpack(rest))
   if not recipe.is_recipe(r) then return 0 end -- a plain script: it has run
   return run_recipe(r, path, rest, opts)
@@ -164,14 +175,15 @@ end
 
 -- The launcher. One process runs the file here. With N > 1 processes the launcher
 -- (wick.dist.launch) starts N workers, each running the file with RANK WORLD_SIZE LOCAL_RANK
--- LOCAL_WORLD_SIZE MASTER_ADDR MASTER_PORT set, and supervises them. Several nodes come later.
+-- LOCAL_WORLD_SIZE MASTER_ADDR MASTER_PORT set, and supervises them; with --nnodes K, one
+-- launcher per node (docs/dist.md).
 local function launch(opts, args, file_index)
-  if opts.nnodes > 1 then
-    return fail("wick run", "--nnodes " .. opts.nnodes .. " needs multi-node support, which this build does not have yet")
-  end
-  if opts.nproc > 1 then
+  -- under Slurm or Open MPI (srun/mpirun wick run ...): the ranks or nodes come from them
+  local sched_ok, sched = pcall(require("wick.dist.scheduler").apply, opts)
+  if not sched_ok then return fail("wick run", sched) end
+  if opts.nproc > 1 or opts.nnodes > 1 then
     local runs = require("wick.runs")
-    local ok, dir, named = pcall(runs.launch_begin, args[file_index], opts.run_dir, opts.nproc)
+    local ok, dir, named = pcall(runs.launch_begin, args[file_index], opts.run_dir, opts.nproc, opts.resume ~= nil)
     if not ok then return fail("wick run", dir) end
     local code = require("wick.dist.launch").run(opts, args, file_index)
     local recorded, err = pcall(runs.launch_end, dir, code, named)
@@ -181,7 +193,40 @@ local function launch(opts, args, file_index)
   return run_file(args, file_index, opts)
 end
 
+-- `wick run --resume DIR [RECIPE] [recipe arguments]` becomes `wick run --run-dir DIR RECIPE
+-- --config DIR/config.yaml [recipe arguments]` in a resumed run: the recorded config is the
+-- first --config file, so the config is the recorded one plus what the command line adds, and
+-- workers of -n N get the same arguments. Returns the new args and RECIPE's index, or nil, msg.
+local function resume_args(opts, args, file_index)
+  if opts.run_dir then return nil, "--resume continues the run in its own directory: --run-dir cannot be given with it" end
+  local ok, info = pcall(require("wick.runs").check_resume, opts.resume)
+  if not ok then return nil, info end
+  opts.command = require("wick.runs").command_line() -- as typed (the arguments change below)
+  local out = table.move(args, 1, file_index - 1, 1, {})
+  local a = args[file_index]
+  local recipe_given = a ~= nil and a:sub(1, 1) ~= "-" and not (a:find("=", 1, true) and not a:match("%.lua$"))
+  local recipe_path = recipe_given and a or info.recipe
+  if type(recipe_path) ~= "string" then
+    return nil, string.format("--resume: '%s' does not record its recipe (meta.yaml has no 'recipe'): give RECIPE after the directory", info.dir)
+  end
+  if not recipe_given and not io.open(recipe_path) then -- recorded relative to another directory?
+    return nil, string.format("--resume: cannot open '%s', the recipe recorded in '%s': give RECIPE after the directory",
+      recipe_path, info.dir)
+  end
+  out[#out + 1] = recipe_path
+  out[#out + 1] = "--config"
+  out[#out + 1] = info.config
+  table.move(args, recipe_given and file_index + 1 or file_index, #args, #out + 1, out)
+  opts.run_dir = info.dir
+  io.stdout:write(string.format("wick run: resuming %s (%s) from %s (%s)\n", info.dir, recipe_path,
+    require("wick.runs").CHECKPOINT, require("wick.runs").describe_counters(info.counters)))
+  io.stdout:flush()
+  return out, file_index
+end
+
 function cli.run(args)
+  -- a worker of `wick run -n N`: if its launcher dies, what the worker started goes too
+  if os.getenv("WICK_DIST_AGENT_STORE") == "1" then require("wick.core")._dist.worker_guard() end
   local opts, file_index = parse_run_options(args)
   if not opts then
     fail("wick run", file_index)
@@ -191,6 +236,11 @@ function cli.run(args)
   if not file_index then
     io.stdout:write(cli.RUN_USAGE)
     return 0
+  end
+  if opts.resume then
+    local new_args, idx = resume_args(opts, args, file_index)
+    if not new_args then return fail("wick run", idx) end
+    args, file_index = new_args, idx
   end
   if not args[file_index] then return fail("wick run", "missing RECIPE after '--'") end
   -- read by wick.runs in this process and in the workers of -n N
@@ -207,9 +257,9 @@ end
 
 local function cuda_line(b)
   if not b.cuda then return "no (built without CUDA)" end
-  local ok, n = pcall(function() return wick.cuda.device_count() end)
-  if ok and n then return string.format("yes, %d device%s", n, n == 1 and "" or "s") end
-  return "yes"
+  local n = wick.cuda.device_count()
+  if n == 0 then return "yes, no CUDA device available" end
+  return string.format("yes, %d device%s: %s", n, n == 1 and "" or "s", table.concat(wick.cuda.describe(), "; "))
 end
 
 function cli.info(args)

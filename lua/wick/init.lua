@@ -22,6 +22,7 @@ local lazy = {
   checkpoint = "wick.checkpoint",
   tb = "wick.tb",
   dist = "wick.dist",
+  cuda = "wick.cuda", autocast = "wick.autocast",
   runs = "wick.runs",
   config = "wick.config", autograd = "wick.autograd", recipe_runner = "wick.recipe", recipe = "wick.recipe", cli = "wick.cli", repl = "wick.repl",
 }

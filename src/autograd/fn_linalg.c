@@ -1,6 +1,7 @@
 /* Differentiable matmul (all of torch.matmul's shapes): dA = dC Bᵀ, dB = Aᵀ dC, with 1-D
  * operands given a unit dim; the engine sums broadcast batch dims back. */
 #include "autograd.h"
+#include "core/exec_mode.h"
 
 /* t with a unit dim inserted at `dim` when it is 1-D (else t itself), as a new reference. */
 static wick_status as_matrix(const wick_tensor *t, int64_t dim, bool one_d, wick_tensor **out) {
@@ -51,7 +52,22 @@ done:
   return s;
 }
 
+/* Under wick.autocast, f32/f16/bf16 operands are cast (differentiably, so gradients come
+ * back in the parameters' dtype) to the autocast dtype first, as PyTorch's autocast does. */
+static wick_status autocast_matmul(const wick_tensor *a, const wick_tensor *b, wick_dtype dt,
+                                   wick_tensor **out) {
+  wick_tensor *ca = NULL, *cb = NULL;
+  wick_status s = wick_ag_to(a, dt, a->device, false, &ca);
+  if (!s) s = wick_ag_to(b, dt, b->device, false, &cb);
+  if (!s) s = wick_ag_matmul(ca, cb, out);
+  wick_tensor_release(ca);
+  wick_tensor_release(cb);
+  return s;
+}
+
 wick_status wick_ag_matmul(const wick_tensor *a, const wick_tensor *b, wick_tensor **out) {
+  wick_dtype da = wick_autocast_dtype_for(a->dtype), db = wick_autocast_dtype_for(b->dtype);
+  if (da == db && (da != a->dtype || db != b->dtype)) return autocast_matmul(a, b, da, out);
   WICK_TRY(wick_matmul(a, b, out));
   const wick_tensor *ins[2] = {a, b};
   if (!wick_ag_needed(2, ins)) return WICK_OK;

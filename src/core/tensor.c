@@ -7,6 +7,7 @@
 
 #include "alloc.h"
 #include "backend.h"
+#include "exec_mode.h"
 
 extern _Atomic int64_t wick_tensor_count_;
 void (*wick_autograd_free_hook)(struct wick_autograd_meta *);
@@ -19,7 +20,7 @@ void wick_device_format(wick_device d, char *buf, int n) {
 wick_status wick_device_parse(const char *s, wick_device *out) {
   if (strcmp(s, "cpu") == 0) { *out = wick_cpu(); return WICK_OK; }
   if (strncmp(s, "cuda", 4) == 0) {
-    int idx = 0;
+    int idx = wick_cuda_default_index(); /* "cuda" is the current device (wick.cuda.set_device) */
     if (s[4] == ':') {
       char *end;
       long v = strtol(s + 5, &end, 10);

@@ -199,9 +199,16 @@ wick_dtype l_optdtype(lua_State *L, int idx, const char *key, wick_dtype def) {
   return d;
 }
 
+int l_testdevice(lua_State *L, int idx, wick_device *out) {
+  const wick_device *d = luaL_testudata(L, idx, L_DEVICE_MT);
+  if (d) *out = *d;
+  return d != NULL;
+}
+
 wick_device l_optdevice(lua_State *L, int idx, const char *key, wick_device def) {
   if (!getopt_field(L, idx, key)) return def;
   wick_device d;
+  if (l_testdevice(L, -1, &d)) { lua_pop(L, 1); return d; }
   if (lua_type(L, -1) != LUA_TSTRING) l_errorf(L, "option '%s' must be a device name such as 'cpu' or 'cuda:0'", key);
   if (wick_device_parse(lua_tostring(L, -1), &d) != WICK_OK) l_raise_last(L);
   lua_pop(L, 1);

@@ -64,6 +64,9 @@ int l_isoptions(lua_State *L, int idx); /* a table with no [1]: an options table
 void l_checkoptions(lua_State *L, int idx, const char *op, const char *const *allowed);
 wick_dtype l_optdtype(lua_State *L, int idx, const char *key, wick_dtype def);
 wick_device l_optdevice(lua_State *L, int idx, const char *key, wick_device def);
+/* A wick.Device (wick.device("cuda:0")) at idx: fills *out and returns 1; 0 otherwise. */
+#define L_DEVICE_MT "wick.Device"
+int l_testdevice(lua_State *L, int idx, wick_device *out);
 int l_optbool(lua_State *L, int idx, const char *key, int def);
 lua_Number l_optnumber(lua_State *L, int idx, const char *key, lua_Number def);
 lua_Integer l_optinteger(lua_State *L, int idx, const char *key, lua_Integer def);
@@ -97,7 +100,12 @@ void l_open_torchload(lua_State *L, int core, int methods);
 void l_open_dist(lua_State *L, int core, int methods);
 void l_open_pg(lua_State *L, int core, int methods);
 struct wick_store_client *l_dist_checkstore(lua_State *L, int idx);
+/* The live group of a wick.dist.ProcessGroup (l_pg.c, Gloo builds only); raises naming op. */
+struct wick_pg *l_checkpg(lua_State *L, int idx, const char *op);
+void l_open_ddp(lua_State *L, int core, int methods);
 void l_open_tb(lua_State *L, int core, int methods);
+/* wick.device, the CUDA runtime (core._cuda), autocast, pin_memory (l_cuda.c). */
+void l_open_cuda(lua_State *L, int core, int methods);
 
 /* Creates the metatable `name` for a userdata type: methods behind __index (may be NULL),
  * `gc` as both __gc and __close (may be NULL), `tostring` as __tostring (may be NULL).

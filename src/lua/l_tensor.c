@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "core/alloc.h"
+#include "core/exec_mode.h"
 #include "autograd/autograd.h"
 #include "l_aux.h"
 
@@ -254,17 +255,29 @@ static int l_detach(lua_State *L) {
   L_PUSH_NEW(L, o, wick_tensor_as_strided(t, t->ndim, t->sizes, t->strides, t->offset, &o));
 }
 
-/* to(dtype) / to(device) / to(tensor) / to{dtype=, device=, copy=} */
+/* to(dtype) / to(device) / to(tensor) / to{dtype=, device=, copy=, non_blocking=}; the first
+ * three also take a trailing {copy=, non_blocking=}. non_blocking: a copy from or to pinned
+ * memory may return before it finishes (docs/cuda.md). */
 static int l_to(lua_State *L) {
   static const char *const opts[] = {"dtype", "device", "copy", "non_blocking", NULL};
+  static const char *const trailing[] = {"copy", "non_blocking", NULL};
   wick_tensor *t = l_checktensor(L, 1);
   wick_dtype dt = t->dtype;
   wick_device dev = t->device;
-  int copy = 0;
+  int copy = 0, non_blocking = 0;
+  int top = lua_gettop(L);
+  if (top >= 3 && lua_type(L, top) == LUA_TTABLE) {
+    l_checkoptions(L, top, "to", trailing);
+    copy = l_optbool(L, top, "copy", 0);
+    non_blocking = l_optbool(L, top, "non_blocking", 0);
+    lua_settop(L, top - 1);
+  }
   wick_tensor *other = l_testtensor(L, 2);
   if (other) {
     dt = other->dtype;
     dev = other->device;
+  } else if (l_testdevice(L, 2, &dev)) {
+    if (lua_type(L, 3) == LUA_TSTRING) dt = l_checkdtype(L, 3);
   } else if (lua_type(L, 2) == LUA_TSTRING) {
     const char *s = lua_tostring(L, 2);
     if (!wick_dtype_parse(s, &dt)) {
@@ -278,11 +291,20 @@ static int l_to(lua_State *L) {
     dt = l_optdtype(L, 2, "dtype", dt);
     dev = l_optdevice(L, 2, "device", dev);
     copy = l_optbool(L, 2, "copy", 0);
+    non_blocking = l_optbool(L, 2, "non_blocking", 0);
   } else {
     return l_errorf(L, "to: expected a dtype, a device, a tensor or an options table");
   }
   if (!copy && dt == t->dtype && wick_device_eq(dev, t->device)) { lua_settop(L, 1); return 1; }
-  L_PUSH_NEW(L, o, wick_ag_to(t, dt, dev, copy, &o));
+  l_tensor_box *box = l_newbox(L);
+  wick_tensor *o = NULL;
+  bool prev = wick_copy_set_non_blocking(non_blocking); /* restored before any raise */
+  wick_status s = wick_ag_to(t, dt, dev, copy, &o);
+  wick_copy_set_non_blocking(prev);
+  L_TRY(L, s);
+  box->t = o;
+  l_gc_pace(L);
+  return 1;
 }
 
 static int convert(lua_State *L, wick_dtype dt) {
@@ -307,7 +329,9 @@ static int l_cpu(lua_State *L) {
 
 static int l_cuda(lua_State *L) {
   wick_tensor *t = l_checktensor(L, 1);
-  wick_device d = {WICK_DEVICE_CUDA, (int16_t)luaL_optinteger(L, 2, 0)};
+  lua_Integer i = luaL_optinteger(L, 2, wick_cuda_default_index());
+  if (i < 0 || i > 1023) return l_errorf(L, "cuda: invalid device index %lld", (long long)i);
+  wick_device d = {WICK_DEVICE_CUDA, (int16_t)i};
   L_PUSH_NEW(L, o, wick_ag_to(t, t->dtype, d, false, &o));
 }
 

@@ -29,8 +29,18 @@ static int l_build_info(lua_State *L) {
   lua_pushboolean(L, 0);
 #endif
   lua_setfield(L, -2, "cuda");
-  lua_pushboolean(L, 0); lua_setfield(L, -2, "nccl");
-  lua_pushboolean(L, 0); lua_setfield(L, -2, "gloo");
+#ifdef WICK_HAVE_NCCL
+  lua_pushboolean(L, 1);
+#else
+  lua_pushboolean(L, 0);
+#endif
+  lua_setfield(L, -2, "nccl");
+#ifdef WICK_HAVE_GLOO
+  lua_pushboolean(L, 1);
+#else
+  lua_pushboolean(L, 0);
+#endif
+  lua_setfield(L, -2, "gloo");
   return 1;
 }
 
@@ -91,7 +101,9 @@ int luaopen_wick_core(lua_State *L) {
   l_open_torchload(L, core, methods);
   l_open_dist(L, core, methods);
   l_open_pg(L, core, methods);
+  l_open_ddp(L, core, methods);
   l_open_tb(L, core, methods);
+  l_open_cuda(L, core, methods);
   lua_settop(L, core);
   return 1;
 }

@@ -5,7 +5,9 @@
 -- Batches come from ds:get_batch(indices) when the dataset has it (and no collate is given),
 -- else from ds:get(i) per sample and collate (default_collate). shuffle draws like PyTorch's
 -- DataLoader: `seed = s` matches generator=torch.Generator().manual_seed(s), no seed matches
--- the global generator after torch.manual_seed. pin_memory is accepted and does nothing yet.
+-- the global generator after torch.manual_seed. pin_memory = true returns batches in pinned
+-- (page-locked) memory, for x:to("cuda", {non_blocking = true}); without a CUDA device it does
+-- nothing, as PyTorch only warns then.
 local wick = require("wick")
 local util = require("wick.data.util")
 local samplers = require("wick.data.sampler")
@@ -110,6 +112,24 @@ end
 
 -- for step, ... in loader:iter(): one epoch. The fourth value closes the epoch's workers and
 -- progress bar when the loop ends, breaks or raises.
+-- The tensors of a batch (also inside tables) in pinned memory, pinned in the main process.
+local function pin_all(v)
+  if wick.is_tensor(v) then return v:pin_memory() end
+  if type(v) == "table" then
+    local out = {}
+    for k, x in pairs(v) do out[k] = pin_all(x) end
+    return setmetatable(out, getmetatable(v))
+  end
+  return v
+end
+
+local function pin_batch(...)
+  local n = select("#", ...)
+  local vals = { ... }
+  for i = 1, n do vals[i] = pin_all(vals[i]) end
+  return table.unpack(vals, 1, n)
+end
+
 function DataLoader:iter()
   -- PyTorch draws a base seed (the workers' seeds) at the start of every epoch
   local base_seed = samplers.draw_seed(self.generator)
@@ -126,6 +146,10 @@ function DataLoader:iter()
     source = function(b) return fetch(batch(b)) end
   else
     source, pool = workers.start(self, fetch, batch, nb, base_seed)
+  end
+  if self.pin_memory and wick.cuda.is_available() then
+    local unpinned = source
+    source = function(b) return pin_batch(unpinned(b)) end
   end
   local bar = progress.enabled(self.progress) and progress.new(nb, { desc = self.desc }) or nil
   self._bar = bar

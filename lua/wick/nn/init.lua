@@ -11,6 +11,8 @@ local nn = {
   LayerNorm = require("wick.nn.layernorm"),
   Embedding = require("wick.nn.embedding"),
   Dropout = require("wick.nn.dropout"),
+  DataParallel = require("wick.nn.data_parallel"),
+  Pipeline = require("wick.nn.pipeline"),
 }
 
 for _, group in ipairs { "wick.nn.batchnorm", "wick.nn.activation", "wick.nn.pooling", "wick.nn.flatten",
@@ -19,5 +21,8 @@ for _, group in ipairs { "wick.nn.batchnorm", "wick.nn.activation", "wick.nn.poo
     if k:sub(1, 1) ~= "_" then nn[k] = v end
   end
 end
+
+nn.DistributedDataParallel = require("wick.nn.ddp")
+nn.DDP = nn.DistributedDataParallel
 
 return nn

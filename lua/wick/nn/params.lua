@@ -151,6 +151,9 @@ end
 function M.to(self, a, b)
   local dtype, device
   if wick.is_tensor(a) then dtype, device = a.dtype, a.device
+  elseif type(a) == "userdata" then -- a wick.device(...)
+    device = a
+    if type(b) == "string" then dtype = dtype_code(b) or error("to: unknown dtype '" .. b .. "'", 0) end
   elseif type(a) == "string" then
     dtype = dtype_code(a)
     if not dtype then device = a end

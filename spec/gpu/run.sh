@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# The GPU check in one command, for a machine with a CUDA GPU: configures and builds wick with
+# CUDA in build-gpu, runs every GPU spec (spec/gpu/*_spec.lua: each CUDA op against its CPU
+# twin, autograd, the allocator, NCCL at world size 1, DDP on NCCL, DataParallel, Pipeline),
+# then the GPU benchmark against PyTorch (bench/gpu/run.sh), and prints a summary. Sized to
+# finish within about 6 minutes on one H100. Exit status: non-zero when a build or spec failed.
+# usage: spec/gpu/run.sh [--no-bench] [--bench-size full|tiny]
+#   env: WICK_GPU_BUILD (build dir, default build-gpu), WICK_CUDA_ARCH (default: the GPU's own),
+#        JOBS (default 16), PYTHON (a python with torch for the benchmark)
+set -uo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$root"
+build=${WICK_GPU_BUILD:-build-gpu}
+jobs=${JOBS:-16}
+bench=1
+bench_size=full
+while [[ $# -gt 0 ]]; do
+  case $1 in
+    --no-bench) bench=0 ;;
+    --bench-size) bench_size=$2; shift ;;
+    *) echo "spec/gpu/run.sh: unknown argument $1" >&2; exit 2 ;;
+  esac
+  shift
+done
+t_start=$(date +%s)
+log=$build/gpu-check
+mkdir -p "$log"
+summary=()
+status=0
+stamp() { echo "[$(( $(date +%s) - t_start ))s] $*"; }
+
+echo "== GPU"
+nvidia-smi --query-gpu=name,memory.total,driver_version,compute_cap --format=csv,noheader 2>&1 | head -4
+arch=${WICK_CUDA_ARCH:-}
+if [[ -z $arch ]]; then
+  arch=$(nvidia-smi --query-gpu=compute_cap --format=csv,noheader 2>/dev/null | head -1 | tr -d ' .')
+  [[ $arch =~ ^[0-9]+$ ]] || arch="80;90"
+fi
+
+stamp "== configure + build ($build, CUDA architectures $arch, -j$jobs)"
+if ! cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DWICK_CUDA=ON "-DCMAKE_CUDA_ARCHITECTURES=$arch" \
+     > "$log/configure.log" 2>&1; then
+  tail -30 "$log/configure.log"; echo "SUMMARY: configure failed"; exit 1
+fi
+grep -E '✓|✗' "$log/configure.log"
+if ! cmake --build "$build" -j"$jobs" > "$log/build.log" 2>&1; then
+  grep -E 'error|Error' "$log/build.log" | head -40; echo "SUMMARY: build failed"; exit 1
+fi
+wick=$root/$build/wick
+stamp "built $wick"
+"$wick" info 2>/dev/null | head -20
+
+stamp "== GPU specs"
+for spec in spec/gpu/*_spec.lua; do
+  name=$(basename "$spec" _spec.lua)
+  out=$log/$name.log
+  t0=$(date +%s)
+  WICK_BIN=$wick timeout 240 "$wick" spec/run.lua "$spec" > "$out" 2>&1
+  rc=$?
+  line=$(grep -E '^specs: ' "$out" | tail -1)
+  [[ -n $line ]] || line="no result (exit $rc)"
+  if [[ $rc -ne 0 ]]; then
+    status=1
+    grep -vE '^\s*$' "$out" | grep -E -A12 'Failure|Error|error' | head -60
+  fi
+  summary+=("$(printf '%-16s %-46s %4ss  %s' "$name" "$line" "$(( $(date +%s) - t0 ))" "$([[ $rc -eq 0 ]] && echo ok || echo FAILED)")")
+  stamp "$name: $line"
+done
+
+if [[ $bench -eq 1 ]]; then
+  stamp "== GPU benchmark (bench/gpu/run.sh --size $bench_size)"
+  timeout 300 bench/gpu/run.sh "$wick" --device cuda --size "$bench_size" 2>&1 | tee "$log/bench.txt"
+  [[ ${PIPESTATUS[0]} -eq 0 ]] || { echo "benchmark failed or timed out"; status=1; }
+fi
+
+echo
+echo "==================== SUMMARY ($(( $(date +%s) - t_start )) s) ===================="
+nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -1
+for s in "${summary[@]}"; do echo "$s"; done
+[[ $bench -eq 1 && -f $log/bench.txt ]] && cat "$log/bench.txt"
+echo "result: $([[ $status -eq 0 ]] && echo PASS || echo FAIL)   (logs: $log)"
+exit $status
