@@ -4,18 +4,14 @@
 local nn = wick.nn
 local helpers = require("helpers")
 
-local function need_cuda()
-  if wick.cuda.is_available() then return true end
-  pending("no CUDA device")
-  return false
-end
+local gpu = require("gpu")(_ENV)
+local need_cuda, max_diff = gpu.need_cuda, gpu.max_diff
 
 local function model()
   wick.manual_seed(11)
   return nn.Sequential(nn.Linear(6, 32), nn.ReLU(), nn.Linear(32, 4))
 end
 
-local function max_diff(a, b) return (a:cpu() - b:cpu()):abs():max():item() end
 
 describe("nn.DataParallel on CUDA", function()
   it("matches the CPU module's outputs and gradients (all GPUs, and cuda:0 listed twice)", function()

@@ -3,26 +3,15 @@
 -- run through the communicator; averaging over one rank changes nothing).
 local nn = wick.nn
 local dist = wick.dist
-local core_pg = require("wick.core")._pg
 
-local function need_cuda()
-  if not wick.cuda.is_available() then
-    pending("no CUDA device")
-    return false
-  end
-  if not core_pg.nccl then
-    pending("wick was built without NCCL")
-    return false
-  end
-  return true
-end
+local function need_cuda() return require("gpu")(_ENV).need_cuda(true) end
 
 local function model()
   wick.manual_seed(2)
   return nn.Sequential(nn.Linear(10, 64), nn.ReLU(), nn.Linear(64, 3))
 end
 
-local function max_diff(a, b) return (a:cpu() - b:cpu()):abs():max():item() end
+local max_diff = require("gpu")(_ENV).max_diff
 
 describe("DDP on NCCL with one rank", function()
   after_each(function() if dist.is_initialized() then dist.destroy_process_group() end end)

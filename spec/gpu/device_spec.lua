@@ -7,26 +7,9 @@
 local wick = require("wick")
 local err = require("helpers").err
 
-local twin = os.getenv("WICK_GPU_TWIN") == "cpu"
-local gpu = wick.cuda.is_available()
+local support = require("gpu")(_ENV)
+local twin, gpu, cit, git = support.twin, support.gpu, support.cit, support.git
 local dev = twin and "cpu" or "cuda:0"
-
--- it() for tests that compare against the CPU (run in twin mode too)
-local function cit(name, fn)
-  it(name, function()
-    if not (gpu or twin) then pending("no CUDA device") return end
-    wick.manual_seed(1234)
-    fn()
-  end)
-end
--- it() for tests of the device itself
-local function git(name, fn)
-  it(name, function()
-    if not gpu then pending("no CUDA device") return end
-    wick.manual_seed(1234)
-    fn()
-  end)
-end
 
 local ALL = { "bool", "u8", "i32", "i64", "f16", "bf16", "f32", "f64" }
 local is_float = { f16 = true, bf16 = true, f32 = true, f64 = true }

@@ -7,17 +7,7 @@ local dist = wick.dist
 local core_pg = require("wick.core")._pg
 local helpers = require("helpers")
 
-local function need_cuda()
-  if not wick.cuda.is_available() then
-    pending("no CUDA device")
-    return false
-  end
-  if not core_pg.nccl then
-    pending("wick was built without NCCL")
-    return false
-  end
-  return true
-end
+local function need_cuda() return require("gpu")(_ENV).need_cuda(true) end
 
 local function close(a, b, tol) return (a:cpu():double() - b:cpu():double()):abs():max():item() <= (tol or 0) end
 

@@ -7,17 +7,8 @@
 -- the CPU on both sides, which checks this file itself on machines without a GPU.
 local err = require("helpers").err
 
-local twin = os.getenv("WICK_GPU_TWIN") == "cpu"
-local dev = twin and "cpu" or "cuda"
-local have = twin or (wick.cuda and wick.cuda.is_available and wick.cuda.is_available())
-
-local function git(name, fn)
-  it(name, function()
-    if not have then pending("no CUDA device") return end
-    wick.manual_seed(1234)
-    fn()
-  end)
-end
+local gpu = require("gpu")(_ENV)
+local twin, dev, git = gpu.twin, gpu.dev, gpu.cit
 
 local ALL = {"bool", "u8", "i32", "i64", "f16", "bf16", "f32", "f64"}
 local FLOATS = {"f16", "bf16", "f32", "f64"}

@@ -2,18 +2,14 @@
 -- outputs and gradients equal the unsplit sequential model's on the CPU.
 local nn = wick.nn
 
-local function need_cuda()
-  if wick.cuda.is_available() then return true end
-  pending("no CUDA device")
-  return false
-end
+local gpu = require("gpu")(_ENV)
+local need_cuda, max_diff = gpu.need_cuda, gpu.max_diff
 
 local function stages()
   wick.manual_seed(5)
   return { nn.Linear(8, 64), nn.GELU(), nn.Linear(64, 32), nn.Tanh(), nn.Linear(32, 5) }
 end
 
-local function max_diff(a, b) return (a:cpu() - b:cpu()):abs():max():item() end
 
 describe("nn.Pipeline on CUDA", function()
   it("defaults each stage's device to where it is; stages without parameters follow their neighbour", function()
