@@ -179,9 +179,11 @@ template <int DT> struct UnBack {
   double p0, p1;
   __device__ __forceinline__ S operator()(const S (&v)[3]) const {
     C g = (C)Tr<DT>::ld(v[0]), x = (C)Tr<DT>::ld(v[1]), y = (C)Tr<DT>::ld(v[2]);
-    // relu masks the gradient (a NaN gradient stays out where x <= 0), as PyTorch's
-    // threshold_backward and the CPU's f32 kernel do
-    C r = op == WK_UN_RELU ? (x > 0 ? g : (C)0) : g * derivative<C>(op, x, y, p0, p1);
+    // relu, clamp and hardtanh mask the gradient (a NaN gradient stays out where the
+    // derivative is 0), as PyTorch's threshold/hardtanh_backward and the CPU kernels do
+    C dx = derivative<C>(op, x, y, p0, p1);
+    bool mask = op == WK_UN_RELU || op == WK_UN_CLAMP || op == WK_UN_HARDTANH;
+    C r = mask && dx == (C)0 ? (C)0 : g * dx;
     if (Tr<DT>::is_float) return Tr<DT>::st((typename Tr<DT>::C)r);
     return Tr<DT>::st((typename Tr<DT>::C)wk_f2i((double)r));
   }

@@ -85,6 +85,23 @@ describe("autograd", function()
     end
   end)
 
+  it("masks relu and clamp gradients to 0 even when the incoming gradient is nan, in every float dtype", function()
+    for _, dt in ipairs{ "f32", "f64", "f16", "bf16" } do
+      local x = wick.tensor({ -1, 0.5, 2 }, { dtype = dt }):requires_grad_()
+      local g = wick.tensor({ 0 / 0, 0 / 0, 1 }, { dtype = dt })
+      x:relu():backward(g)
+      local r = x.grad:tolist()
+      assert.are.equal(0, r[1], dt)
+      assert.is_true(r[2] ~= r[2], dt) -- passed through where x > 0
+      assert.are.equal(1, r[3], dt)
+      x.grad = nil
+      x:clamp(0, 1):backward(g)
+      r = x.grad:tolist()
+      assert.are.equal(0, r[1], dt)
+      assert.are.equal(0, r[3], dt)
+    end
+  end)
+
   it("passes gradchecks for matmul in every shape combination", function()
     local cases = {
       { {3, 4}, {4, 5} }, { {4}, {4, 5} }, { {3, 4}, {4} }, { {4}, {4} },

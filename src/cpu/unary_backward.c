@@ -63,7 +63,12 @@ static void generic(char **d, const int64_t *s, int64_t n, void *vctx) {
   for (int64_t i = 0; i < n; i++) {
     double g = wick_load_f64(d[1] + i * s[1], c->dt), x = wick_load_f64(d[2] + i * s[2], c->dt);
     double y = wick_load_f64(d[3] + i * s[3], c->dt);
-    wick_store_f64(d[0] + i * s[0], c->dt, g * derivative(c->op, x, y, c->p0, c->p1));
+    double dx = derivative(c->op, x, y, c->p0, c->p1);
+    /* relu, clamp and hardtanh mask the gradient (PyTorch's threshold_backward, a where() for
+     * clamp, hardtanh_backward): a masked
+     * position is 0 even for an inf or NaN gradient, as in relu_f32 below */
+    bool mask = c->op == WICK_UN_RELU || c->op == WICK_UN_CLAMP || c->op == WICK_UN_HARDTANH;
+    wick_store_f64(d[0] + i * s[0], c->dt, mask && dx == 0 ? 0.0 : g * dx);
   }
 }
 
