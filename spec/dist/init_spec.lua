@@ -48,8 +48,10 @@ describe("wick.dist at world size 1", function()
       err(dist.init_process_group, { world_size = 2, rank = 2 }))
     assert.are.equal("init_process_group: unknown backend 'mpi' (gloo or nccl)",
       err(dist.init_process_group, { world_size = 1, rank = 0, backend = "mpi" }))
-    assert.are.equal("init_process_group: unsupported init_method 'file:///tmp/x' (env:// or tcp://host:port)",
-      err(dist.init_process_group, { world_size = 2, rank = 1, init_method = "file:///tmp/x" }))
+    assert.are.equal("init_process_group: unsupported init_method 'udp://x:1' (env://, tcp://host:port or file://path)",
+      err(dist.init_process_group, { world_size = 2, rank = 1, init_method = "udp://x:1" }))
+    assert.are.equal("init_process_group: file:// needs a path, as in file:///shared/dir/rendezvous",
+      err(dist.init_process_group, { world_size = 2, rank = 1, init_method = "file://" }))
   end)
 end)
 
@@ -76,6 +78,35 @@ describe("wick.dist at world size 2", function()
         " false all_reduce: needs a process group backend (gloo), which this build does not have yet"), f:read("a"))
       f:close()
     end
+    helper.rmdir(dir)
+  end)
+
+  it("meets through a file:// rendezvous file (a stale one from an earlier run is replaced), which rank 0 removes", function()
+    local dir = helper.tmpdir()
+    local path = dir .. "/rdzv"
+    local f = assert(io.open(path, "w"))
+    f:write("127.0.0.1 1 stale-secret\n") -- an earlier run's: nothing listens there
+    f:close()
+    dist.spawn(function(rank)
+      dist.init_process_group({ init_method = "file://" .. path, rank = rank, world_size = 3, timeout = 10 })
+      local t = dist.all_reduce(wick.tensor({ rank + 1.0 }))
+      local out = assert(io.open(dir .. "/" .. rank, "w"))
+      out:write(tostring(t:item()), " ", tostring(dist.get_world_size()))
+      out:close()
+      dist.destroy_process_group()
+    end, { nprocs = 3 })
+    for rank = 0, 2 do
+      local r = assert(io.open(dir .. "/" .. rank))
+      assert.are.equal(dist.is_gloo_available() and "6.0 3" or "nil 3", r:read("a"))
+      r:close()
+    end
+    assert.is_nil(io.open(path), "the rendezvous file is removed")
+    -- nobody publishes: the others say rank 0 is missing
+    local msg = err(dist.spawn, function(rank)
+      if rank == 0 then return end
+      dist.init_process_group({ init_method = "file://" .. dir .. "/none", rank = rank, world_size = 2, timeout = 1 })
+    end, { nprocs = 2 })
+    assert.matches("rendezvous: rank 0 did not publish a store in " .. dir .. "/none within 1 s; missing rank 0", msg, 1, true)
     helper.rmdir(dir)
   end)
 

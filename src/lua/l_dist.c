@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "dist/launch.h"
@@ -337,6 +338,16 @@ static int l_exit_now(lua_State *L) {
   return 0;
 }
 
+/* sleep(seconds): for polling loops (a rendezvous file). */
+static int l_sleep(lua_State *L) {
+  double s = luaL_checknumber(L, 1);
+  if (s > 0) {
+    struct timespec ts = {(time_t)s, (long)((s - (double)(time_t)s) * 1e9)};
+    while (nanosleep(&ts, &ts) != 0) {}
+  }
+  return 0;
+}
+
 static int l_random_secret(lua_State *L) {
   char buf[65];
   L_TRY(L, wick_dist_random_secret(buf, 32));
@@ -393,7 +404,7 @@ void l_open_dist(lua_State *L, int core, int methods) {
   };
   static const luaL_Reg fns[] = {
     {"TCPStore", l_store_new}, {"procs", l_procs_new}, {"write_fd", l_write_fd},
-    {"exit_now", l_exit_now}, {"random_secret", l_random_secret}, {"environ", l_environ},
+    {"exit_now", l_exit_now}, {"random_secret", l_random_secret}, {"sleep", l_sleep}, {"environ", l_environ},
     {"self_exe", l_self_exe}, {"getpid", l_getpid}, {"worker_guard", l_worker_guard}, {"setenv", l_setenv}, {NULL, NULL},
   };
   l_newtype(L, STORE_MT, store_methods, l_store_close, NULL);

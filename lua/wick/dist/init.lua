@@ -33,8 +33,50 @@ local function check_int(fn, name, v, min)
 end
 
 -- The store of a world > 1: the launcher's (every rank a client), or hosted by rank 0.
+-- file://PATH (a file on a filesystem every rank sees): rank 0 hosts the store on a free port
+-- of every interface and publishes "host port secret" in PATH (mode 0600, written whole with a
+-- rename); the other ranks wait for the file and connect. A stale file from an earlier run is
+-- replaced by rank 0; the others retry while what they read does not answer.
+local function file_rendezvous(fn, path, rank, timeout)
+  if path == "" then error(fn .. ": file:// needs a path, as in file:///shared/dir/rendezvous", 0) end
+  if rank == 0 then
+    local secret = os.getenv("WICK_DIST_SECRET")
+    if not secret or secret == "" then secret = core.random_secret() end
+    local s = store.TCPStore("0.0.0.0", 0, { is_master = true, timeout = timeout, secret = secret })
+    local host = os.getenv("MASTER_ADDR") or require("wick.core")._tb.hostname()
+    local tmp = path .. ".tmp" .. core.getpid()
+    local f, e = io.open(tmp, "w")
+    if not f then s:close() error(fn .. ": cannot write the rendezvous file: " .. tostring(e), 0) end
+    f:close()
+    os.execute("chmod 600 " .. require("wick.util").shell_quote(tmp))
+    f = io.open(tmp, "w")
+    f:write(string.format("%s %d %s\n", host, s:port(), secret))
+    f:close()
+    local ok, re = os.rename(tmp, path)
+    if not ok then s:close() error(fn .. ": cannot write the rendezvous file: " .. tostring(re), 0) end
+    return s, true
+  end
+  local deadline, last, err = wick.perf_counter() + timeout, nil, nil
+  repeat
+    local text = require("wick.util").read_file(path)
+    if text and text ~= last and text:match("\n$") then
+      last = text
+      local host, port, secret = text:match("^(%S+) (%d+) (%S+)\n$")
+      if not host then error(fn .. ": " .. path .. " is not a wick rendezvous file", 0) end
+      local ok, s = pcall(store.TCPStore, host, math.tointeger(tonumber(port)),
+        { timeout = math.min(5, timeout), secret = secret })
+      if ok then return s, false end
+      err = s
+    end
+    core.sleep(0.05)
+  until wick.perf_counter() > deadline
+  error(string.format("rendezvous: rank 0 did not publish a store in %s within %g s; missing rank 0%s", path,
+    timeout, err and " (last try: " .. tostring(err) .. ")" or ""), 0)
+end
+
 local function connect(fn, init_method, rank, timeout)
   local host, port
+  if init_method:match("^file://") then return file_rendezvous(fn, init_method:sub(8), rank, timeout) end
   if init_method == "env://" then
     host, port = os.getenv("MASTER_ADDR"), env_int("MASTER_PORT")
     for _, v in ipairs({ "MASTER_ADDR", "MASTER_PORT" }) do
@@ -45,7 +87,7 @@ local function connect(fn, init_method, rank, timeout)
   else
     host, port = init_method:match("^tcp://%[?([^%]]+)%]?:(%d+)$")
     port = math.tointeger(tonumber(port))
-    if not host then error(fn .. ": unsupported init_method '" .. init_method .. "' (env:// or tcp://host:port)", 0) end
+    if not host then error(fn .. ": unsupported init_method '" .. init_method .. "' (env://, tcp://host:port or file://path)", 0) end
   end
   -- under wick run / spawn the launcher hosts the env:// store; a tcp:// store is rank 0's
   local master = rank == 0 and (init_method ~= "env://" or os.getenv("WICK_DIST_AGENT_STORE") ~= "1")
@@ -62,12 +104,20 @@ function dist.is_nccl_available() return core_pg.nccl end
 
 -- Every rank of the world checks in under prefix; the last one opens the gate. A timeout says
 -- who was waited for: "rendezvous: 3 of 4 ranks joined within 30 s; missing rank 2".
-local function rendezvous(fn, s, prefix, rank, world, timeout)
+-- rank0_hosts: the store lives in rank 0's process (tcp://, file://, env:// without the
+-- launcher). Its clients then wait a little longer than rank 0, so that rank 0, which keeps
+-- the store, is the one that reports the missing ranks.
+local function rendezvous(fn, s, prefix, rank, world, timeout, rank0_hosts)
   local key = prefix .. "rendezvous/"
   s:set(key .. rank, "1")
   if s:add(key .. "count", 1) == world then s:set(key .. "done", "1") end
-  local ok, e = pcall(s.wait, s, { key .. "done" }, timeout)
+  local grace = rank0_hosts and rank ~= 0 and 2 or 0
+  local ok, e = pcall(s.wait, s, { key .. "done" }, timeout + grace)
   if ok then return end
+  if rank0_hosts and rank ~= 0 and not tostring(e):find("timed out", 1, true) then
+    error(string.format("rendezvous: rank 0, which hosts the store, left before all %d ranks joined (%s)", world,
+      tostring(e)), 0)
+  end
   if not tostring(e):find("timed out", 1, true) then error(e, 0) end
   local missing = {}
   for r = 0, world - 1 do
@@ -112,8 +162,11 @@ function dist.init_process_group(opts)
     local_rank = env_int("LOCAL_RANK") or (world == 1 and 0 or rank), backend = opts.backend or "gloo",
     backend_auto = opts.backend == nil,
     init_method = opts.init_method or "env://", timeout = timeout, groups = 0, subgroups = {} }
+  -- rank 0 removes a file:// rendezvous file when the group is destroyed
+  if hosts and state.init_method:match("^file://") then state.rdzv_file = state.init_method:sub(8) end
   if world > 1 then
-    rendezvous(fn, s, state.prefix, rank, world, timeout)
+    rendezvous(fn, s, state.prefix, rank, world, timeout,
+      not (state.init_method == "env://" and os.getenv("WICK_DIST_AGENT_STORE") == "1"))
     if state.backend == "gloo" and core_pg.gloo then
       local host, iface = gloo_address(opts.init_method or "env://")
       local ok, pg = pcall(core_pg.new, s, state.prefix .. "gloo/", rank, world, timeout, host, iface)
@@ -164,6 +217,7 @@ function dist.destroy_process_group(group)
     if state.hosts then state.store:wait({ key .. "/done" }) end
   end
   if state.store and not state.user_store then state.store:close() end
+  if state.rdzv_file then os.remove(state.rdzv_file) end
   state = { initialized = false }
 end
 
