@@ -55,7 +55,7 @@ describe("recipes/transfer_fashion.lua", function()
       helpers.err(r.run, r, { overrides = with('transfer.groups=[{params: "9", lr: 0.1}]') }))
     assert.are.equal("transfer_fashion: group 1 (0) selects no trainable parameter",
       helpers.err(r.run, r, { overrides = with('transfer.groups=[{params: "0", lr: 0.1}, {params: ["7", "9"], lr: 0.1}]') }))
-    assert.are.equal("freeze: pattern 'features.*' matches no parameter",
+    assert.are.equal("freeze: pattern 'features.*' matches no parameter (names start with: 0, 3, 7, 9)",
       helpers.err(r.run, r, { overrides = with('transfer.freeze=["features.*"]') }))
   end)
 end)

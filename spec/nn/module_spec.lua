@@ -90,7 +90,7 @@ describe("nn.Module registration", function()
     assert.are.same({ "features.0.bias", "features.2.bias", "bn.bias", "fc.bias" }, names(net:named_parameters("*.bias")))
     assert.are.equal(2, #net:parameters("features.2"))
     assert.are.equal(4, #net:parameters("bn.*", "fc.*"))
-    assert.has_error(function() net:parameters("layer9.*") end, "parameters: pattern 'layer9.*' matches no parameter")
+    assert.has_error(function() net:parameters("layer9.*") end, "parameters: pattern 'layer9.*' matches no parameter (names start with: features, bn, fc)")
   end)
 
   it("assigning a Module to a field registers it; reassigning replaces it in place", function()
@@ -209,7 +209,7 @@ describe("freezing", function()
     for p in net:parameters() do assert.is_false(p.requires_grad) end
     net:unfreeze()
     for p in net:parameters() do assert.is_true(p.requires_grad) end
-    assert.has_error(function() net:freeze("layer1.*") end, "freeze: pattern 'layer1.*' matches no parameter")
+    assert.has_error(function() net:freeze("layer1.*") end, "freeze: pattern 'layer1.*' matches no parameter (names start with: features, bn, fc)")
   end)
 
   it("requires_grad_ sets every parameter; a frozen parameter gets no gradient", function()

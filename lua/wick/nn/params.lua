@@ -52,7 +52,16 @@ local function select_named(self, op, pats, opts)
     end
   end
   for j, g in ipairs(pats) do
-    if not used[j] then error(("%s: pattern '%s' matches no parameter"):format(op, g), 0) end
+    if not used[j] then
+      -- name what there is: the distinct first components of the parameter names
+      local heads, seen = {}, {}
+      for _, item in ipairs(all) do
+        local h = item[1]:match("^[^.]+")
+        if not seen[h] then seen[h], heads[#heads + 1] = true, h end
+      end
+      error(("%s: pattern '%s' matches no parameter (names start with: %s)"):format(op, g,
+        #heads > 0 and table.concat(heads, ", ") or "none: the module has no parameters"), 0)
+    end
   end
   return out
 end
