@@ -32,6 +32,12 @@ w:add_histogram("ht", wick.tensor({ { 0.5, -0.25 }, { 0, 1 } }):t(), 2) -- strid
 for i = 0, 4 do w:add_scalar("loss", 1 / (i + 1), i * 10, { walltime = 1700000000 + i }) end
 w:add_scalar("acc", wick.tensor({ 0.75 }), 3, { new_style = true })
 w:add_scalar("nan", 0 / 0, 1)
+-- the call the C fast path takes (string tag, Lua number, integer or nil step, no options),
+-- next to one it leaves to the Lua checks (an integral float step)
+local t_fast = os.time()
+w:add_scalar("fast/ünï✓", 0.25, 5)
+w:add_scalar("fast/ünï✓", 2)
+w:add_scalar("fast/ünï✓", 0.75, 6.0)
 w:add_scalars("train/lr", { a = 1, b = 2.5 }, 7)
 w:add_scalars("train/lr", { a = 3 }, 8)
 -- 2x3 image, CHW floats: scaled by 255, clipped, truncated
@@ -70,6 +76,10 @@ describe("wick.tb summaries read by TensorBoard", function()
     assert.are.equal("scalars", r["."].plugins.acc.plugin)
     local v = r["."].scalars.nan[1].value
     assert.is_true(v ~= v)
+    local fast = r["."].scalars["fast/ünï✓"]
+    assert.are.same({ { 5, 0.25 }, { 0, 2 }, { 6, 0.75 } },
+      { { fast[1].step, fast[1].value }, { fast[2].step, fast[2].value }, { fast[3].step, fast[3].value } })
+    for _, e in ipairs(fast) do assert.is_true(e.wall_time >= t_fast - 1 and e.wall_time < t_fast + 120) end
   end)
 
   it("add_scalars: one sub-run per key, <main_tag with / -> _>_<key>, tag main_tag", function()

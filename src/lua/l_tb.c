@@ -18,7 +18,10 @@
 #define FW_MT "wick.tb.FileWriter"
 #define PB_MT "wick.tb.buffer"
 
-typedef struct { wick_tb_writer *w; } fw_box;
+typedef struct {
+  wick_tb_writer *w;
+  wick_pb scratch[2]; /* add_scalar's value and event buffers, reused from call to call */
+} fw_box;
 
 /* A protobuf buffer owned by the Lua GC, so that a raised error cannot leak it. */
 static wick_pb *newpb(lua_State *L) {
@@ -60,7 +63,7 @@ static int l_fw_open(lua_State *L) {
   lua_Integer mq = luaL_checkinteger(L, 3);
   double fs = luaL_checknumber(L, 4), wt = luaL_checknumber(L, 5);
   fw_box *b = lua_newuserdatauv(L, sizeof *b, 0);
-  b->w = NULL;
+  memset(b, 0, sizeof *b);
   luaL_setmetatable(L, FW_MT);
   if (mq < 1 || mq > 1000000) return l_errorf(L, "SummaryWriter: max_queue must be between 1 and 1000000 (got %lld)", (long long)mq);
   L_TRY(L, wick_tb_writer_open(dir, suffix, (int)mq, fs, wt, &b->w));
@@ -88,6 +91,59 @@ static int l_fw_add_summary(lua_State *L) {
   wick_pb *ev = newpb(L);
   wick_tb_event_summary(ev, wt, step, v, n);
   return add_event(L, b, ev);
+}
+
+/* Is s[0, n) valid UTF-8 (no overlong forms, surrogates or code points past U+10FFFF, as
+ * Lua's utf8.len) without NUL bytes? */
+static bool utf8_tag(const unsigned char *s, size_t n) {
+  static const unsigned min[4] = {0, 0x80, 0x800, 0x10000};
+  for (size_t i = 0; i < n;) {
+    unsigned c = s[i];
+    if (c == 0) return false;
+    if (c < 0x80) { i++; continue; }
+    int k = c >= 0xF0 ? 3 : c >= 0xE0 ? 2 : c >= 0xC0 ? 1 : 0; /* continuation bytes */
+    if (k == 0 || c > 0xF4 || n - i <= (size_t)k) return false;
+    unsigned cp = c & (0x3Fu >> k);
+    for (int j = 1; j <= k; j++) {
+      if ((s[i + j] & 0xC0) != 0x80) return false;
+      cp = (cp << 6) | (s[i + j] & 0x3F);
+    }
+    if (cp < min[k] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
+    i += (size_t)k + 1;
+  }
+  return true;
+}
+
+/* fw:add_scalar(tag, value, step): SummaryWriter.add_scalar's common call (a string tag, a Lua
+ * number, an integer step or nil, the current time) checked and written here; returns false,
+ * writing nothing, for anything else, which the Lua method then checks and reports. */
+static int l_fw_add_scalar(lua_State *L) {
+  fw_box *b = luaL_checkudata(L, 1, FW_MT);
+  size_t n;
+  int ok = b->w && !wick_tb_writer_is_closed(b->w) && lua_type(L, 2) == LUA_TSTRING &&
+           lua_type(L, 3) == LUA_TNUMBER && (lua_isnoneornil(L, 4) || lua_isinteger(L, 4));
+  const char *tag = ok ? lua_tolstring(L, 2, &n) : NULL;
+  int64_t step = ok && !lua_isnoneornil(L, 4) ? (int64_t)lua_tointeger(L, 4) : 0;
+  if (!ok || step < 0 || !utf8_tag((const unsigned char *)tag, n)) {
+    lua_pushboolean(L, 0);
+    return 1;
+  }
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  wick_pb *value = &b->scratch[0], *ev = &b->scratch[1];
+  value->len = ev->len = 0;
+  wick_tb_value_simple(value, tag, (float)lua_tonumber(L, 3));
+  wick_tb_event_summary(ev, (double)ts.tv_sec + ts.tv_nsec * 1e-9, step, value->data, value->len);
+  wick_status s = wick_pb_check(value, "add_scalar");
+  if (!s) s = wick_pb_check(ev, "add_scalar");
+  if (!s) s = wick_tb_writer_add(b->w, ev->data, ev->len);
+  if (s) { /* a failed growth is sticky: start over next time */
+    wick_pb_free(value);
+    wick_pb_free(ev);
+  }
+  L_TRY(L, s);
+  lua_pushboolean(L, 1);
+  return 1;
 }
 
 /* fw:add_event_bytes(field, bytes, step, walltime): graph_def (4), tagged_run_metadata (8) */
@@ -130,6 +186,8 @@ static int l_fw_gc(lua_State *L) {
   fw_box *b = luaL_checkudata(L, 1, FW_MT);
   wick_tb_writer_free(b->w); /* closes (flush + fsync) first */
   b->w = NULL;
+  wick_pb_free(&b->scratch[0]);
+  wick_pb_free(&b->scratch[1]);
   return 0;
 }
 
@@ -458,7 +516,7 @@ static int l_tb_hostname(lua_State *L) {
 void l_open_tb(lua_State *L, int core, int methods) {
   (void)methods;
   static const luaL_Reg fw_methods[] = {
-      {"add_summary", l_fw_add_summary}, {"add_event_bytes", l_fw_add_event_bytes},
+      {"add_summary", l_fw_add_summary}, {"add_scalar", l_fw_add_scalar}, {"add_event_bytes", l_fw_add_event_bytes},
       {"add_session_log", l_fw_add_session_log}, {"flush", l_fw_flush}, {"close", l_fw_close},
       {"path", l_fw_path}, {"closed", l_fw_closed}, {NULL, NULL}};
   l_newtype(L, FW_MT, fw_methods, l_fw_gc, l_fw_tostring);

@@ -82,6 +82,10 @@ end
 
 -- add_scalar(tag, scalar_value, global_step, {walltime, new_style})
 function SummaryWriter:add_scalar(tag, value, step, opts)
+  -- the common call (string tag, Lua number, integer step) is checked and written in C; the
+  -- rest (options, tensors, bad arguments, a writer to reopen) takes the checks below
+  local fw = self._fw
+  if opts == nil and fw and self._active and fw:add_scalar(tag, value, step) then return end
   local op = "add_scalar"
   check.tag(op, tag)
   value = check.number(op, value, "scalar_value")
