@@ -20,9 +20,9 @@ typedef struct {
   int done_at_backward_end;  /* buckets whose all-reduce had finished by then */
 } wick_reducer_stats;
 
-/* params: the n parameters in bucketing order (the caller reverses model order), each a CPU
- * leaf of f32 or f64 that requires grad; the reducer retains them and hooks their
- * AccumulateGrad. Buckets fill in that order, one dtype each: the first closes at
+/* params: the n parameters in bucketing order (the caller reverses model order), each a leaf
+ * of f32 or f64 that requires grad, all on one device; the reducer retains them and hooks
+ * their AccumulateGrad. Buckets fill in that order, one dtype each: the first closes at
  * first_cap_bytes, the others at cap_bytes (a parameter that crosses the cap stays in).
  * pg: the group to all-reduce in (borrowed: it must outlive the reducer), NULL for a world
  * of 1. find_unused: prepare_for_backward walks the graph for unused parameters. */

@@ -120,6 +120,14 @@ static wick_status check_key(const char *op, const char *key) {
   return WICK_OK;
 }
 
+/* The key list of a wait or check. */
+static wick_status check_keys(const char *op, const char *const *keys, int n) {
+  if (n < 0 || n > WICK_STORE_MAX_WAIT_KEYS)
+    return wick_errorf(WICK_ERR_ARG, "TCPStore.%s: between 0 and %d keys (got %d)", op, WICK_STORE_MAX_WAIT_KEYS, n);
+  for (int i = 0; i < n; i++) WICK_TRY(check_key(op, keys[i]));
+  return WICK_OK;
+}
+
 /* The value field of a reply: u32 length + bytes, moved to a fresh NUL-terminated buffer. */
 static wick_status take_value(wick_store_client *c, const char *op, unsigned char *b, size_t bl, char **v, size_t *vl) {
   wick_store_reader r = { b, bl, 0 };
@@ -141,6 +149,15 @@ static wick_status take_i64(wick_store_client *c, const char *op, unsigned char 
   *v = wick_store_get_i64(b);
   free(b);
   return WICK_OK;
+}
+
+/* A request whose reply is one i64 (check, delete_key, num_keys). */
+static wick_status request_i64(wick_store_client *c, const char *op, frame *f, int64_t *v) {
+  int st;
+  unsigned char *b = NULL;
+  size_t bl = 0;
+  WICK_TRY(request(c, op, f, c->timeout_ms, &st, &b, &bl));
+  return take_i64(c, op, b, bl, v);
 }
 
 /* ---- connect ---- */
@@ -250,9 +267,7 @@ wick_status wick_store_set(wick_store_client *c, const char *key, const void *va
 }
 
 static wick_status wait_keys(wick_store_client *c, const char *op, const char *const *keys, int n, double timeout_s) {
-  if (n < 0 || n > WICK_STORE_MAX_WAIT_KEYS)
-    return wick_errorf(WICK_ERR_ARG, "TCPStore.%s: between 0 and %d keys (got %d)", op, WICK_STORE_MAX_WAIT_KEYS, n);
-  for (int i = 0; i < n; i++) WICK_TRY(check_key(op, keys[i]));
+  WICK_TRY(check_keys(op, keys, n));
   int64_t ms = timeout_s < 0 ? c->timeout_ms : (int64_t)(timeout_s * 1000);
   frame f = { 0 };
   fr_begin(&f, WICK_STORE_WAIT);
@@ -335,19 +350,13 @@ wick_status wick_store_compare_set(wick_store_client *c, const char *key, const 
 }
 
 wick_status wick_store_check(wick_store_client *c, const char *const *keys, int n, int *all) {
-  if (n < 0 || n > WICK_STORE_MAX_WAIT_KEYS)
-    return wick_errorf(WICK_ERR_ARG, "TCPStore.check: between 0 and %d keys (got %d)", WICK_STORE_MAX_WAIT_KEYS, n);
-  for (int i = 0; i < n; i++) WICK_TRY(check_key("check", keys[i]));
+  WICK_TRY(check_keys("check", keys, n));
   frame f = { 0 };
   fr_begin(&f, WICK_STORE_CHECK);
   fr_i64(&f, n);
   for (int i = 0; i < n; i++) fr_str(&f, keys[i], strlen(keys[i]));
-  int st;
-  unsigned char *b = NULL;
-  size_t bl = 0;
   int64_t v = 0;
-  WICK_TRY(request(c, "check", &f, c->timeout_ms, &st, &b, &bl));
-  WICK_TRY(take_i64(c, "check", b, bl, &v));
+  WICK_TRY(request_i64(c, "check", &f, &v));
   *all = v != 0;
   return WICK_OK;
 }
@@ -357,12 +366,8 @@ wick_status wick_store_delete_key(wick_store_client *c, const char *key, int *de
   frame f = { 0 };
   fr_begin(&f, WICK_STORE_DELETE);
   fr_str(&f, key, strlen(key));
-  int st;
-  unsigned char *b = NULL;
-  size_t bl = 0;
   int64_t v = 0;
-  WICK_TRY(request(c, "delete_key", &f, c->timeout_ms, &st, &b, &bl));
-  WICK_TRY(take_i64(c, "delete_key", b, bl, &v));
+  WICK_TRY(request_i64(c, "delete_key", &f, &v));
   *deleted = v != 0;
   return WICK_OK;
 }
@@ -370,11 +375,7 @@ wick_status wick_store_delete_key(wick_store_client *c, const char *key, int *de
 wick_status wick_store_num_keys(wick_store_client *c, int64_t *n) {
   frame f = { 0 };
   fr_begin(&f, WICK_STORE_NUM_KEYS);
-  int st;
-  unsigned char *b = NULL;
-  size_t bl = 0;
-  WICK_TRY(request(c, "num_keys", &f, c->timeout_ms, &st, &b, &bl));
-  return take_i64(c, "num_keys", b, bl, n);
+  return request_i64(c, "num_keys", &f, n);
 }
 
 wick_status wick_dist_random_secret(char *buf, int nbytes) {

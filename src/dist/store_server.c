@@ -22,7 +22,6 @@
 
 /* the largest request: compare_set with two full values, or a wait on many long keys */
 #define MAX_FRAME (2u * WICK_STORE_MAX_VALUE + 2u * WICK_STORE_MAX_KEY + 64u)
-#define MAX_WAIT_FRAME (16u + WICK_STORE_MAX_WAIT_KEYS * (4u + WICK_STORE_MAX_KEY))
 #define MAX_HELLO_FRAME (5u + WICK_STORE_MAX_SECRET)
 
 typedef struct { char *key; char *val; size_t vlen; } entry;

@@ -25,18 +25,14 @@ typedef struct {
   wick_store_server *srv;
 } l_store;
 
-static wick_store_client *checkstore(lua_State *L) {
-  l_store *s = luaL_checkudata(L, 1, STORE_MT);
-  if (!s->c) l_errorf(L, "attempt to use a closed TCPStore");
-  return s->c;
-}
-
-/* The client of the TCPStore at idx, for the process group's rendezvous (l_pg.c). */
+/* The client of the TCPStore at idx (also for the process group's rendezvous, l_pg.c). */
 wick_store_client *l_dist_checkstore(lua_State *L, int idx) {
   l_store *s = luaL_checkudata(L, idx, STORE_MT);
   if (!s->c) l_errorf(L, "attempt to use a closed TCPStore");
   return s->c;
 }
+
+static wick_store_client *checkstore(lua_State *L) { return l_dist_checkstore(L, 1); }
 
 /* TCPStore(host, port, is_master, timeout_s, secret) */
 static int l_store_new(lua_State *L) {

@@ -94,18 +94,17 @@ static wick_tensor *check_buffer(lua_State *L, int idx, const char *op, wick_pg 
 
 /* pg:submit(kind, t|nil, aux|nil, root, reduce) -> work. Buffers are contiguous CPU tensors. */
 static int l_pg_submit(lua_State *L) {
-  l_pg *p = luaL_checkudata(L, 1, PG_MT);
   int kind = luaL_checkoption(L, 2, NULL, kinds);
   const char *name = kinds[kind];
-  if (!p->pg) l_errorf(L, "%s: the process group was destroyed", name);
+  wick_pg *pg = l_checkpg(L, 1, name);
   wick_pg_op op;
   memset(&op, 0, sizeof op);
   op.kind = (wick_pg_kind)kind;
   op.name = name;
   op.root = (int)luaL_optinteger(L, 5, 0);
   op.reduce = (wick_pg_reduce)luaL_checkoption(L, 6, "sum", reduces);
-  wick_tensor *t = lua_isnoneornil(L, 3) ? NULL : check_buffer(L, 3, name, p->pg);
-  wick_tensor *aux = lua_isnoneornil(L, 4) ? NULL : check_buffer(L, 4, name, p->pg);
+  wick_tensor *t = lua_isnoneornil(L, 3) ? NULL : check_buffer(L, 3, name, pg);
+  wick_tensor *aux = lua_isnoneornil(L, 4) ? NULL : check_buffer(L, 4, name, pg);
   if (t) {
     op.dtype = t->dtype;
     op.data = wick_tensor_data(t);
@@ -120,7 +119,7 @@ static int l_pg_submit(lua_State *L) {
   luaL_setmetatable(L, WORK_MT);
   lua_pushvalue(L, 1); /* the group outlives its work */
   lua_setiuservalue(L, -2, 1);
-  L_TRY(L, wick_pg_submit(p->pg, &op, &w->w));
+  L_TRY(L, wick_pg_submit(pg, &op, &w->w));
   w->t = t ? wick_tensor_retain(t) : NULL;
   w->aux = aux ? wick_tensor_retain(aux) : NULL;
   return 1;

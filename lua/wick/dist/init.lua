@@ -119,12 +119,7 @@ local function rendezvous(fn, s, prefix, rank, world, timeout, rank0_hosts)
       tostring(e)), 0)
   end
   if not tostring(e):find("timed out", 1, true) then error(e, 0) end
-  local missing = {}
-  for r = 0, world - 1 do
-    if not s:check({ key .. r }) then missing[#missing + 1] = r end
-  end
-  error(string.format("rendezvous: %d of %d ranks joined within %g s; missing rank%s %s", world - #missing, world,
-    timeout, #missing == 1 and "" or "s", table.concat(missing, ", ")), 0)
+  error(store.missing_report(s, key, world, "rank", timeout), 0)
 end
 
 -- The address Gloo's sockets bind to: GLOO_SOCKET_IFNAME's interface, else loopback when the
@@ -191,25 +186,25 @@ function dist.get_local_rank() return state.local_rank or env_int("LOCAL_RANK") 
 function dist.get_backend() need("get_backend") return state.backend end
 function dist.get_store() need("get_store") return state.store end
 
+-- Destroys a group's back-end handles (Gloo and NCCL) and marks it destroyed.
+local function release(g)
+  if g.pg then g.pg:destroy() end
+  if g.nccl_pg then g.nccl_pg:destroy() end
+  g.pg, g.nccl_pg, g.destroyed = nil, nil, true
+end
+
 -- destroy_process_group(group): a subgroup's own process group; without one, every group.
 function dist.destroy_process_group(group)
   need("destroy_process_group")
   if group ~= nil and group ~= dist.group.WORLD then
     if getmetatable(group) == getmetatable(dist.group.WORLD) and group.generation == generation then
-      if group.pg then group.pg:destroy() end
-      if group.nccl_pg then group.nccl_pg:destroy() end
-      group.pg, group.nccl_pg, group.destroyed = nil, nil, true
+      release(group)
       return
     end
     error("destroy_process_group: group must be a group made by new_group (got " .. type(group) .. ")", 0)
   end
-  for _, g in ipairs(state.subgroups) do
-    if g.pg then g.pg:destroy() end
-    if g.nccl_pg then g.nccl_pg:destroy() end
-    g.pg, g.nccl_pg, g.destroyed = nil, nil, true
-  end
-  if state.pg then state.pg:destroy() end
-  if state.nccl_pg then state.nccl_pg:destroy() end
+  for _, g in ipairs(state.subgroups) do release(g) end
+  release(state)
   if state.store and state.world_size > 1 then
     -- the rank hosting the store leaves last, or the others would lose it mid-request
     local key = state.prefix .. "leave"
@@ -372,13 +367,13 @@ function dist.barrier(opts)
   if not g then return nil end
   if g.pg or g.nccl_pg then
     local w = (g.pg or g.nccl_pg):submit("barrier")
-    if async then return setmetatable({ _work = w }, Work) end
+    if async then return work(w) end
     w:wait()
     return
   end
   if async then
     dist.barrier({ group = g ~= state and g or nil })
-    return setmetatable({}, Work)
+    return work()
   end
   if g.world_size == 1 then return end
   g.barriers = g.barriers + 1

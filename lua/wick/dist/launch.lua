@@ -43,12 +43,7 @@ local function meet(store, node, nnodes, timeout)
   local ok, e = pcall(store.wait, store, keys, timeout)
   if ok then return nil end
   if not tostring(e):find("timed out", 1, true) then return tostring(e) end
-  local missing = {}
-  for k = 0, nnodes - 1 do
-    if not store:check({ keys[k + 1] }) then missing[#missing + 1] = k end
-  end
-  return string.format("rendezvous: %d of %d nodes joined within %g s; missing node%s %s", nnodes - #missing, nnodes,
-    timeout, #missing == 1 and "" or "s", table.concat(missing, ", "))
+  return require("wick.dist.store").missing_report(store, "launch/node/", nnodes, "node", timeout)
 end
 
 -- The watch over the other nodes (see the header). watch.tick() -> true when this node must

@@ -16,6 +16,17 @@ function M.secret(fn, given)
   return s
 end
 
+-- The message of a rendezvous that timed out: members 0..n-1 check in under prefix .. i, and
+-- the ones whose key s lacks are missing. what: "rank" or "node".
+function M.missing_report(s, prefix, n, what, timeout)
+  local missing = {}
+  for i = 0, n - 1 do
+    if not s:check({ prefix .. i }) then missing[#missing + 1] = i end
+  end
+  return string.format("rendezvous: %d of %d %ss joined within %g s; missing %s%s %s", n - #missing, n, what,
+    timeout, what, #missing == 1 and "" or "s", table.concat(missing, ", "))
+end
+
 -- TCPStore(host, port, {is_master = false, world_size, timeout = 300, secret}). With is_master
 -- this process hosts the server (port 0: any free port; store:port() says which).
 function M.TCPStore(host, port, opts)
