@@ -58,38 +58,20 @@ template <typename I> struct ConvInt {
 template <> struct Conv<uint8_t> : ConvInt<uint8_t> {};
 template <> struct Conv<int32_t> : ConvInt<int32_t> {};
 template <> struct Conv<int64_t> : ConvInt<int64_t> {};
-template <> struct Conv<__half> {
-  using Store = __half;
+// Floats go through W (float, or double for double itself) with round-to-nearest: the
+// __half / __nv_bfloat16 constructors from float are __float2half_rn / __float2bfloat16_rn.
+template <typename T, typename W> struct ConvFloat {
+  using Store = T;
   static constexpr bool is_float = true;
-  __device__ static double to_f(__half v) { return (double)__half2float(v); }
-  __device__ static __half from_f(double v) { return __float2half_rn((float)v); }
-  __device__ static __half from_i(int64_t v) { return __float2half_rn((float)v); }
-  __device__ static int64_t to_i(__half v) { return ConvInt<int64_t>::from_f(to_f(v)); }
+  __device__ static double to_f(T v) { return (double)(W)v; }
+  __device__ static T from_f(double v) { return (T)(W)v; }
+  __device__ static T from_i(int64_t v) { return (T)(W)v; }
+  __device__ static int64_t to_i(T v) { return ConvInt<int64_t>::from_f(to_f(v)); }
 };
-template <> struct Conv<__nv_bfloat16> {
-  using Store = __nv_bfloat16;
-  static constexpr bool is_float = true;
-  __device__ static double to_f(__nv_bfloat16 v) { return (double)__bfloat162float(v); }
-  __device__ static __nv_bfloat16 from_f(double v) { return __float2bfloat16_rn((float)v); }
-  __device__ static __nv_bfloat16 from_i(int64_t v) { return __float2bfloat16_rn((float)v); }
-  __device__ static int64_t to_i(__nv_bfloat16 v) { return ConvInt<int64_t>::from_f(to_f(v)); }
-};
-template <> struct Conv<float> {
-  using Store = float;
-  static constexpr bool is_float = true;
-  __device__ static double to_f(float v) { return v; }
-  __device__ static float from_f(double v) { return (float)v; }
-  __device__ static float from_i(int64_t v) { return (float)v; }
-  __device__ static int64_t to_i(float v) { return ConvInt<int64_t>::from_f(v); }
-};
-template <> struct Conv<double> {
-  using Store = double;
-  static constexpr bool is_float = true;
-  __device__ static double to_f(double v) { return v; }
-  __device__ static double from_f(double v) { return v; }
-  __device__ static double from_i(int64_t v) { return (double)v; }
-  __device__ static int64_t to_i(double v) { return ConvInt<int64_t>::from_f(v); }
-};
+template <> struct Conv<__half> : ConvFloat<__half, float> {};
+template <> struct Conv<__nv_bfloat16> : ConvFloat<__nv_bfloat16, float> {};
+template <> struct Conv<float> : ConvFloat<float, float> {};
+template <> struct Conv<double> : ConvFloat<double, double> {};
 
 template <typename D, typename S> __device__ __forceinline__ typename Conv<D>::Store convert(typename Conv<S>::Store v) {
   // float -> float in float precision where that is exact enough; double paths keep f64 exact

@@ -177,16 +177,23 @@ static cudnnStatus_t workspace_size(cudnnHandle_t h, const conv_desc *d, int pas
                                                         (cudnnConvolutionBwdFilterAlgo_t)algo, ws);
 }
 
+/* cuDNN's alpha = 1 and beta = 0, in double for f64 tensors and float otherwise. */
+static const double k_one_zero_d[2] = {1, 0};
+static const float k_one_zero_f[2] = {1, 0};
+static void scalars_for(int dtype, const void **one, const void **zero) {
+  bool f64 = dtype == WICK_DTYPE_F64;
+  *one = f64 ? (const void *)&k_one_zero_d[0] : (const void *)&k_one_zero_f[0];
+  *zero = f64 ? (const void *)&k_one_zero_d[1] : (const void *)&k_one_zero_f[1];
+}
+
 /* Runs one pass with the first candidate whose workspace can be had. */
 static wick_status run_pass(const char *op, cudnnHandle_t h, const conv_desc *d, int pass,
                             const wick_conv_geom *g, int dtype, int device, const void *x,
                             const void *w, const void *y, void *out) {
   int algos[MAX_ALGOS], n = 0;
   WICK_TRY(candidates(op, h, d, pass, g, dtype, device, algos, &n));
-  double one_d = 1, zero_d = 0;
-  float one_f = 1, zero_f = 0;
-  const void *one = dtype == WICK_DTYPE_F64 ? (const void *)&one_d : (const void *)&one_f;
-  const void *zero = dtype == WICK_DTYPE_F64 ? (const void *)&zero_d : (const void *)&zero_f;
+  const void *one, *zero;
+  scalars_for(dtype, &one, &zero);
   for (int i = 0; i < n; i++) {
     size_t ws = 0;
     cudnnStatus_t e = workspace_size(h, d, pass, algos[i], &ws);
@@ -253,11 +260,8 @@ wick_status wick_cuda_conv2d(wick_tensor *out, const wick_tensor *in, const wick
   WICK_TRY(handle_for(op, device, &h));
   conv_desc d;
   WICK_TRY(desc_make(op, g, in->dtype, &d));
-  double one_d = 1, zero_d = 0;
-  float one_f = 1, zero_f = 0;
-  bool f64 = in->dtype == WICK_DTYPE_F64;
-  const void *one = f64 ? (const void *)&one_d : (const void *)&one_f;
-  const void *zero = f64 ? (const void *)&zero_d : (const void *)&zero_f;
+  const void *one, *zero;
+  scalars_for(in->dtype, &one, &zero);
   work_buf wk;
   wick_status s = work_new(op, &d, g, in, &wk);
   if (!s)
@@ -296,11 +300,8 @@ wick_status wick_cuda_conv2d_backward(const wick_tensor *gout, const wick_tensor
   }
   conv_desc d;
   WICK_TRY(desc_make(op, g, in->dtype, &d));
-  double one_d = 1, zero_d = 0;
-  float one_f = 1, zero_f = 0;
-  bool f64 = in->dtype == WICK_DTYPE_F64;
-  const void *one = f64 ? (const void *)&one_d : (const void *)&one_f;
-  const void *zero = f64 ? (const void *)&zero_d : (const void *)&zero_f;
+  const void *one, *zero;
+  scalars_for(in->dtype, &one, &zero);
   /* asymmetric padding: the gradient enters the last block of a zeroed work gradient */
   work_buf wk;
   const void *gy = wick_tensor_data(gout);

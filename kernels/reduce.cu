@@ -14,6 +14,7 @@
 #include <type_traits>
 
 #include "common.cuh"
+#include "cpu/runs.h" // wick_coalesce, wick_iabs: the CPU reduction's geometry
 
 template <int DT> struct RAcc {
   typedef typename std::conditional<
@@ -214,26 +215,6 @@ __global__ void red_finish(int op, char *out, int odt, RGeom g, const RState<A> 
   r_store(op, out + ooff * g.osize, odt, s);
 }
 
-static int coalesce(int nd, int64_t *sizes, int64_t *s1, int64_t *s2) {
-  int n = 0;
-  for (int d = 0; d < nd; d++) {
-    if (sizes[d] == 1) continue;
-    if (n > 0 && s1[n - 1] == s1[d] * sizes[d] && (!s2 || s2[n - 1] == s2[d] * sizes[d])) {
-      sizes[n - 1] *= sizes[d];
-      s1[n - 1] = s1[d];
-      if (s2) s2[n - 1] = s2[d];
-      continue;
-    }
-    sizes[n] = sizes[d];
-    s1[n] = s1[d];
-    if (s2) s2[n] = s2[d];
-    n++;
-  }
-  return n;
-}
-
-static int64_t iabs64(int64_t x) { return x < 0 ? -x : x; }
-
 // Blocks of `threads` that one SM holds at once for kernel k (1 when the query fails).
 template <typename K> static int resident_blocks(K k, int threads) {
   int n = 0;
@@ -265,12 +246,12 @@ static wick_status run_reduce(int op, const wick_kview *out, const wick_kview *a
     g.nred *= g.rsz[d];
   }
   if (g.nout == 0) return WICK_OK;
-  g.nl = coalesce(nl, g.lsz, g.lstr, g.ostr);
-  g.nr = coalesce(nred, g.rsz, g.rstr, NULL);
+  g.nl = wick_coalesce(nl, g.lsz, g.lstr, g.ostr);
+  g.nr = wick_coalesce(nred, g.rsz, g.rstr, NULL);
   if (g.nr == 0) { g.nr = 1; g.rsz[0] = 1; g.rstr[0] = 0; }
   int sm = wk_sm_count(a->device);
   bool cols = g.nl > 0 && g.lsz[g.nl - 1] > 1 && g.nred > 1 &&
-              iabs64(g.lstr[g.nl - 1]) < iabs64(g.rstr[g.nr - 1]);
+              wick_iabs(g.lstr[g.nl - 1]) < wick_iabs(g.rstr[g.nr - 1]);
   typedef void (*KFn)(int, const S *, char *, int, RGeom, RState<A> *);
   KFn rows_k = op == WK_RED_SUM ? (KFn)red_rows<DT, WK_RED_SUM>
              : op == WK_RED_MAX ? (KFn)red_rows<DT, WK_RED_MAX> : (KFn)red_rows<DT, -1>;

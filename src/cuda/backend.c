@@ -1,6 +1,6 @@
 /* The CUDA row of the device table: memory, copies, fill and matmul from this directory; the
- * elementwise/reduction/indexing kernels (kernels/register.cu) and the nn and optimizer slots
- * (kernels/nn_register.cu) fill in the rest of the row. */
+ * elementwise/reduction/indexing kernels (kernels/register.c) and the nn and optimizer slots
+ * (kernels/nn_register.c) fill in the rest of the row. */
 #include <pthread.h>
 
 #include "cuda/cuda_rt.h"

@@ -6,26 +6,19 @@
 #include <string.h>
 
 #include "core/exec_mode.h"
+#include "cpu/runs.h"
 #include "cuda/cuda_rt.h"
 
-/* Drops size-1 dims and merges dims that are contiguous in both tensors, so that the kernels
- * index fewer dims (a dense copy becomes one dim). */
+/* Drops size-1 dims and merges dims that are contiguous in both tensors (the CPU's
+ * wick_coalesce), so that the kernels index fewer dims (a dense copy becomes one dim). */
 static void make_geom(const wick_tensor *dst, const int64_t *src_strides, wick_cuda_copy_geom *g) {
-  int k = 0;
+  _Static_assert(WICK_CUDA_MAX_DIMS >= WICK_MAX_DIMS, "a tensor's dims fit the copy geometry");
   for (int i = 0; i < dst->ndim; i++) {
-    if (dst->sizes[i] == 1) continue;
-    if (k > 0 && g->dst_strides[k - 1] == dst->strides[i] * dst->sizes[i] &&
-        g->src_strides[k - 1] == src_strides[i] * dst->sizes[i]) {
-      g->sizes[k - 1] *= dst->sizes[i];
-      g->dst_strides[k - 1] = dst->strides[i];
-      g->src_strides[k - 1] = src_strides[i];
-      continue;
-    }
-    g->sizes[k] = dst->sizes[i];
-    g->dst_strides[k] = dst->strides[i];
-    g->src_strides[k] = src_strides[i];
-    k++;
+    g->sizes[i] = dst->sizes[i];
+    g->dst_strides[i] = dst->strides[i];
+    g->src_strides[i] = src_strides[i];
   }
+  int k = wick_coalesce(dst->ndim, g->sizes, g->dst_strides, g->src_strides);
   if (k == 0) {
     g->sizes[0] = 1;
     g->dst_strides[0] = g->src_strides[0] = 1;

@@ -129,7 +129,7 @@ end
 
 -- Outputs (a tensor, or a list of tensors) concatenated along dim on output_device; 0-dim
 -- outputs become a vector of one value per replica, as PyTorch.
-local function gather(self, outs, what)
+local function gather(self, outs)
   local first = outs[1]
   if wick.is_tensor(first) then
     local moved = {}
@@ -141,7 +141,7 @@ local function gather(self, outs, what)
     for j = 1, #first do
       local col = {}
       for i, o in ipairs(outs) do col[i] = o[j] end
-      r[j] = gather(self, col, what)
+      r[j] = gather(self, col)
     end
     return r
   end
