@@ -113,10 +113,20 @@ wick_node *wick_grad_accumulator(const wick_tensor *leaf);
 void wick_node_release(wick_node *n);
 /* Saves t (a wrapped Lua number is copied, since it lives on the C stack). */
 wick_status wick_node_save(wick_node *n, const wick_tensor *t);
+/* Frees n's saved tensors and extra state and marks it released (after a backward without
+ * retain_graph, and when n dies). */
+void wick_node_release_saved(wick_node *n);
+/* The error of a second backward through a freed graph when n was released, else WICK_OK. */
+wick_status wick_node_check_live(const wick_node *n);
 /* Reads saved tensor i, checking it was not modified in place since it was saved. */
 wick_status wick_node_saved(wick_node *n, int i, wick_tensor **t);
 /* Makes `out` the output_nr-th output of n: out requires grad, its grad_fn is n. */
 void wick_set_history(wick_tensor *out, wick_node *n, int output_nr);
+/* n->saved[slot] (checked), or NULL for slot -1: an optional saved tensor. */
+wick_status wick_node_saved_opt(wick_node *n, int64_t slot, wick_tensor **t);
+/* Finishes recording a one-output op: on success *out becomes n's output 0, on failure *out
+ * is released and cleared. Drops the caller's reference to n either way; returns s. */
+wick_status wick_node_finish(wick_status s, wick_node *n, wick_tensor **out);
 
 /* ---- the engine ---- */
 /* Runs backward from roots with the given output gradients (NULL = ones for a 1-element

@@ -257,11 +257,7 @@ static wick_status run_backward(int nroots, wick_tensor *const *roots, wick_tens
       if (s) wick_error_prefix(n->name);
     }
     for (int i = 0; i < n->num_outputs; i++) { wick_tensor_release(k->buf[i]); k->buf[i] = NULL; }
-    if (!retain_graph && !n->leaf) {
-      for (int i = 0; i < n->nsaved; i++) { wick_tensor_release(n->saved[i]); n->saved[i] = NULL; }
-      if (n->extra && n->free_extra) { n->free_extra(n->extra); n->extra = NULL; }
-      n->released = true;
-    }
+    if (!retain_graph && !n->leaf) wick_node_release_saved(n);
     for (int i = 0; i < n->num_inputs && !s; i++) {
       wick_node *c = n->next[i].node;
       if (!c) { wick_tensor_release(gin[i]); gin[i] = NULL; continue; }

@@ -32,16 +32,25 @@ static wick_status record(const char *name, wick_backward_fn fn, int nin, const 
   return s;
 }
 
-/* ---- index_select: gradient rows are added back with index_add ---- */
+/* ---- index_select / gather: the gradient goes back to zeros of the input's shape, rows
+ * added with index_add (index_select) or elements with scatter-add (gather) ---- */
 
-static wick_status index_select_backward(wick_node *n, wick_tensor *const *gout, wick_tensor **gin) {
+static wick_status add_into_zeros(wick_node *n, const wick_tensor *g, bool rows, wick_tensor **gin) {
   wick_tensor *idx, *z;
   WICK_TRY(wick_node_saved(n, 0, &idx));
-  WICK_TRY(zeros_for(n, 0, gout[0], &z));
-  wick_status s = wick_index_add_(z, n->ints[0], idx, gout[0], 1.0);
+  WICK_TRY(zeros_for(n, 0, g, &z));
+  wick_status s = rows ? wick_index_add_(z, n->ints[0], idx, g, 1.0) : wick_scatter_(z, n->ints[0], idx, g, 1);
   if (s) wick_tensor_release(z);
   else gin[0] = z;
   return s;
+}
+
+static wick_status index_select_backward(wick_node *n, wick_tensor *const *gout, wick_tensor **gin) {
+  return add_into_zeros(n, gout[0], true, gin);
+}
+
+static wick_status gather_backward(wick_node *n, wick_tensor *const *gout, wick_tensor **gin) {
+  return add_into_zeros(n, gout[0], false, gin);
 }
 
 wick_status wick_ag_index_select(const wick_tensor *a, int64_t dim, const wick_tensor *idx, wick_tensor **out) {
@@ -50,23 +59,13 @@ wick_status wick_ag_index_select(const wick_tensor *a, int64_t dim, const wick_t
   FINISH(record("IndexSelectBackward0", index_select_backward, 1, &a, dim, saves, *out));
 }
 
-/* ---- gather / scatter ---- */
-
-static wick_status gather_backward(wick_node *n, wick_tensor *const *gout, wick_tensor **gin) {
-  wick_tensor *idx, *z;
-  WICK_TRY(wick_node_saved(n, 0, &idx));
-  WICK_TRY(zeros_for(n, 0, gout[0], &z));
-  wick_status s = wick_scatter_(z, n->ints[0], idx, gout[0], 1);
-  if (s) wick_tensor_release(z);
-  else gin[0] = z;
-  return s;
-}
-
 wick_status wick_ag_gather(const wick_tensor *a, int64_t dim, const wick_tensor *idx, wick_tensor **out) {
   WICK_TRY(wick_gather(a, dim, idx, out));
   const wick_tensor *saves[] = {idx, NULL};
   FINISH(record("GatherBackward0", gather_backward, 1, &a, dim, saves, *out));
 }
+
+/* ---- scatter ---- */
 
 static wick_status scatter_backward(wick_node *n, wick_tensor *const *gout, wick_tensor **gin) {
   wick_tensor *idx, *g = gout[0];

@@ -7,14 +7,10 @@
 #include "core/rng.h"
 #include "fn_nn.h"
 
-/* The error of a second backward through a freed graph (as wick_node_saved words it), for
- * nodes whose state lives in `extra`. */
+/* The node's `extra` state, or the error of a second backward through a freed graph (every
+ * node made by node_with has extra until it is released). */
 static wick_status extra_of(wick_node *n, void **e) {
-  if (n->released || !n->extra)
-    return wick_errorf(WICK_ERR_ARG,
-                       "backward: trying to backward through the graph a second time (or directly access "
-                       "saved tensors after they have already been freed); specify retain_graph = true "
-                       "on the first backward");
+  WICK_TRY(wick_node_check_live(n));
   *e = n->extra;
   return WICK_OK;
 }
@@ -47,20 +43,6 @@ static wick_status save_all(wick_node *n, int k, const wick_tensor *const *ts, i
   return WICK_OK;
 }
 
-/* n->saved[slot] (checked), or NULL for slot -1. */
-static wick_status saved_opt(wick_node *n, int64_t slot, wick_tensor **t) {
-  *t = NULL;
-  return slot < 0 ? WICK_OK : wick_node_saved(n, (int)slot, t);
-}
-
-/* Finishes recording: on success out gets history, on failure out is released. */
-static wick_status finish(wick_status s, wick_node *n, wick_tensor **out) {
-  if (!s) wick_set_history(*out, n, 0);
-  wick_node_release(n);
-  if (s) { wick_tensor_release(*out); *out = NULL; }
-  return s;
-}
-
 static bool need(wick_node *n, int i) { return n->next[i].node != NULL; }
 
 /* ---- conv2d: saved input, weight ---- */
@@ -83,7 +65,7 @@ wick_status wick_ag_conv2d(const wick_tensor *input, const wick_tensor *weight,
   wick_status s = node_with("ConvolutionBackward0", conv2d_backward, 3, ins, o, sizeof *o, &n);
   if (s) { wick_tensor_release(*out); *out = NULL; return s; }
   if (!(s = wick_node_save(n, input))) s = wick_node_save(n, weight);
-  return finish(s, n, out);
+  return wick_node_finish(s, n, out);
 }
 
 /* ---- pooling: options and the input's shape in extra ---- */
@@ -126,7 +108,7 @@ static wick_status record_pool(const char *name, wick_backward_fn fn, const wick
   wick_status s = node_with(name, fn, 1, &input, &p, sizeof p, &n);
   if (s) { wick_tensor_release(*out); *out = NULL; return s; }
   if (save) s = wick_node_save(n, save);
-  return finish(s, n, out);
+  return wick_node_finish(s, n, out);
 }
 
 wick_status wick_ag_max_pool2d(const wick_tensor *input, const wick_pool2d_opts *o,
@@ -154,6 +136,22 @@ wick_status wick_ag_adaptive_avg_pool2d(const wick_tensor *input, int64_t oh, in
   return record_pool("AdaptiveAvgPool2DBackward0", adaptive_backward, input, NULL, NULL, out);
 }
 
+/* The node of batch_norm / layer_norm over ins = {input, weight, bias}: saves input, mean,
+ * rstd[, weight]; ints[0] = i0, ints[1] the weight's slot. */
+static wick_status record_norm(const char *name, wick_backward_fn fn, const wick_tensor *const *ins,
+                               const wick_tensor *mean, const wick_tensor *rstd, int64_t i0, wick_tensor **out) {
+  if (!wick_ag_needed(3, ins)) return WICK_OK;
+  wick_node *n;
+  wick_status s = wick_node_new(name, fn, 3, ins, 1, &n);
+  if (s) { wick_tensor_release(*out); *out = NULL; return s; }
+  const wick_tensor *sv[4] = {ins[0], mean, rstd, ins[1]};
+  int slot[4] = {-1, -1, -1, -1};
+  n->ints[0] = i0;
+  s = save_all(n, 4, sv, slot);
+  n->ints[1] = slot[3];
+  return wick_node_finish(s, n, out);
+}
+
 /* ---- batch_norm: saved input, mean, invstd[, weight]; ints: training, weight slot ---- */
 
 static wick_status batch_norm_backward(wick_node *n, wick_tensor *const *gout, wick_tensor **gin) {
@@ -161,7 +159,7 @@ static wick_status batch_norm_backward(wick_node *n, wick_tensor *const *gout, w
   WICK_TRY(wick_node_saved(n, 0, &x));
   WICK_TRY(wick_node_saved(n, 1, &m));
   WICK_TRY(wick_node_saved(n, 2, &is));
-  WICK_TRY(saved_opt(n, n->ints[1], &w));
+  WICK_TRY(wick_node_saved_opt(n, n->ints[1], &w));
   return wick_batch_norm_backward(gout[0], x, w, m, is, n->ints[0] != 0, need(n, 0), need(n, 1), need(n, 2),
                                   &gin[0], &gin[1], &gin[2]);
 }
@@ -173,20 +171,7 @@ wick_status wick_ag_batch_norm(const wick_tensor *input, wick_tensor *running_me
   wick_tensor *m, *is;
   WICK_TRY(wick_batch_norm(input, running_mean, running_var, weight, bias, training, momentum, eps, out, &m, &is));
   const wick_tensor *ins[3] = {input, weight, bias};
-  wick_status s = WICK_OK;
-  if (wick_ag_needed(3, ins)) {
-    wick_node *n;
-    s = wick_node_new("NativeBatchNormBackward0", batch_norm_backward, 3, ins, 1, &n);
-    if (s) { wick_tensor_release(*out); *out = NULL; }
-    else {
-      const wick_tensor *sv[4] = {input, m, is, weight};
-      int slot[4] = {-1, -1, -1, -1};
-      n->ints[0] = training;
-      s = save_all(n, 4, sv, slot);
-      n->ints[1] = slot[3];
-      s = finish(s, n, out);
-    }
-  }
+  wick_status s = record_norm("NativeBatchNormBackward0", batch_norm_backward, ins, m, is, training, out);
   wick_tensor_release(m);
   wick_tensor_release(is);
   return s;
@@ -199,7 +184,7 @@ static wick_status layer_norm_backward(wick_node *n, wick_tensor *const *gout, w
   WICK_TRY(wick_node_saved(n, 0, &x));
   WICK_TRY(wick_node_saved(n, 1, &m));
   WICK_TRY(wick_node_saved(n, 2, &rs));
-  WICK_TRY(saved_opt(n, n->ints[1], &w));
+  WICK_TRY(wick_node_saved_opt(n, n->ints[1], &w));
   return wick_layer_norm_backward(gout[0], x, (int)n->ints[0], w, m, rs, need(n, 0), need(n, 1), need(n, 2),
                                   &gin[0], &gin[1], &gin[2]);
 }
@@ -210,20 +195,7 @@ wick_status wick_ag_layer_norm(const wick_tensor *input, int nnorm, const int64_
   wick_tensor *m, *rs;
   WICK_TRY(wick_layer_norm(input, nnorm, shape, weight, bias, eps, out, &m, &rs));
   const wick_tensor *ins[3] = {input, weight, bias};
-  wick_status s = WICK_OK;
-  if (wick_ag_needed(3, ins)) {
-    wick_node *n;
-    s = wick_node_new("NativeLayerNormBackward0", layer_norm_backward, 3, ins, 1, &n);
-    if (s) { wick_tensor_release(*out); *out = NULL; }
-    else {
-      const wick_tensor *sv[4] = {input, m, rs, weight};
-      int slot[4] = {-1, -1, -1, -1};
-      n->ints[0] = nnorm;
-      s = save_all(n, 4, sv, slot);
-      n->ints[1] = slot[3];
-      s = finish(s, n, out);
-    }
-  }
+  wick_status s = record_norm("NativeLayerNormBackward0", layer_norm_backward, ins, m, rs, nnorm, out);
   wick_tensor_release(m);
   wick_tensor_release(rs);
   return s;
@@ -254,7 +226,7 @@ wick_status wick_ag_embedding(const wick_tensor *indices, const wick_tensor *wei
   n->ints[0] = weight->sizes[0];
   n->ints[1] = has_padding;
   n->ints[2] = padding_idx;
-  return finish(wick_node_save(n, indices), n, out);
+  return wick_node_finish(wick_node_save(n, indices), n, out);
 }
 
 /* ---- dropout: input * noise, recorded as the product it is (noise needs no grad) ---- */

@@ -15,24 +15,12 @@ static wick_status save_opt(wick_node *n, const wick_tensor *t, int64_t *slot) {
   return wick_node_save(n, t);
 }
 
-static wick_status load_opt(wick_node *n, int64_t slot, wick_tensor **t) {
-  *t = NULL;
-  return slot < 0 ? WICK_OK : wick_node_saved(n, (int)slot, t);
-}
-
-static wick_status finish(wick_status s, wick_node *n, wick_tensor **out) {
-  if (!s) wick_set_history(*out, n, 0);
-  wick_node_release(n);
-  if (s) { wick_tensor_release(*out); *out = NULL; }
-  return s;
-}
-
 /* The ce options back from the node (weight borrowed from the saved tensors). */
 static wick_status ce_opts_of(wick_node *n, wick_ce_opts *o, wick_tensor **x, wick_tensor **t) {
   WICK_TRY(wick_node_saved(n, 0, x));
   WICK_TRY(wick_node_saved(n, 1, t));
   wick_tensor *w;
-  WICK_TRY(load_opt(n, n->ints[I_WEIGHT], &w));
+  WICK_TRY(wick_node_saved_opt(n, n->ints[I_WEIGHT], &w));
   o->weight = w;
   o->reduction = (wick_reduction)n->ints[I_RED];
   o->ignore_index = n->ints[I_IGNORE];
@@ -53,7 +41,7 @@ static wick_status record(const char *name, wick_backward_fn fn, const wick_tens
   n->scalars[2] = o->label_smoothing;
   if (!(s = wick_node_save(n, x)) && !(s = wick_node_save(n, t)) && !(s = save_opt(n, lse, &n->ints[I_LSE])))
     s = save_opt(n, o->weight, &n->ints[I_WEIGHT]);
-  return finish(s, n, out);
+  return wick_node_finish(s, n, out);
 }
 
 static wick_status ce_backward(wick_node *n, wick_tensor *const *gout, wick_tensor **gin) {
@@ -99,8 +87,8 @@ static wick_status elem_backward(wick_node *n, wick_tensor *const *gout, wick_te
   wick_tensor *x, *t, *w, *pw;
   WICK_TRY(wick_node_saved(n, 0, &x));
   WICK_TRY(wick_node_saved(n, 1, &t));
-  WICK_TRY(load_opt(n, n->ints[I_WEIGHT], &w));
-  WICK_TRY(load_opt(n, n->ints[I_POSW], &pw));
+  WICK_TRY(wick_node_saved_opt(n, n->ints[I_WEIGHT], &w));
+  WICK_TRY(wick_node_saved_opt(n, n->ints[I_POSW], &pw));
   return wick_elem_loss_backward((wick_elem_loss_kind)n->ints[I_KIND], gout[0], x, t, w, pw,
                                  (wick_reduction)n->ints[I_RED], n->next[0].node != NULL,
                                  n->next[1].node != NULL, &gin[0], &gin[1]);
@@ -122,5 +110,5 @@ wick_status wick_ag_elem_loss(wick_elem_loss_kind kind, const wick_tensor *input
   if (!(s = wick_node_save(n, input)) && !(s = wick_node_save(n, target)) &&
       !(s = save_opt(n, weight, &n->ints[I_WEIGHT])))
     s = save_opt(n, pos_weight, &n->ints[I_POSW]);
-  return finish(s, n, out);
+  return wick_node_finish(s, n, out);
 }

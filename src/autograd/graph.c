@@ -90,7 +90,7 @@ wick_node *wick_node_retain(wick_node *n) {
   return n;
 }
 
-static void node_release_saved(wick_node *n) {
+void wick_node_release_saved(wick_node *n) {
   for (int i = 0; i < n->nsaved; i++) {
     wick_tensor_release(n->saved[i]);
     n->saved[i] = NULL;
@@ -103,7 +103,7 @@ static void node_release_saved(wick_node *n) {
 void wick_node_release(wick_node *n) {
   /* iterative: long chains (an RNN unrolled 10k steps) must not overflow the C stack */
   while (n && atomic_fetch_sub(&n->refcount, 1) == 1) {
-    node_release_saved(n);
+    wick_node_release_saved(n);
     free_hooks(n->pre_hooks);
     if (n->leaf) {
       if (n->leaf->autograd && n->leaf->autograd->accumulator == n) n->leaf->autograd->accumulator = NULL;
@@ -237,12 +237,17 @@ wick_status wick_node_save(wick_node *n, const wick_tensor *t) {
   return WICK_OK;
 }
 
-wick_status wick_node_saved(wick_node *n, int i, wick_tensor **t) {
+wick_status wick_node_check_live(const wick_node *n) {
   if (n->released)
     return wick_errorf(WICK_ERR_ARG,
                        "backward: trying to backward through the graph a second time (or directly access "
                        "saved tensors after they have already been freed); specify retain_graph = true "
                        "on the first backward");
+  return WICK_OK;
+}
+
+wick_status wick_node_saved(wick_node *n, int i, wick_tensor **t) {
+  WICK_TRY(wick_node_check_live(n));
   wick_tensor *s = n->saved[i];
   uint32_t v = atomic_load(&s->storage->version);
   if (v != n->saved_version[i]) {
@@ -266,6 +271,18 @@ void wick_set_history(wick_tensor *out, wick_node *n, int output_nr) {
   m->grad_fn = wick_node_retain(n);
   m->output_nr = output_nr;
   wick_node_release(old);
+}
+
+wick_status wick_node_saved_opt(wick_node *n, int64_t slot, wick_tensor **t) {
+  *t = NULL;
+  return slot < 0 ? WICK_OK : wick_node_saved(n, (int)slot, t);
+}
+
+wick_status wick_node_finish(wick_status s, wick_node *n, wick_tensor **out) {
+  if (!s) wick_set_history(*out, n, 0);
+  wick_node_release(n);
+  if (s) { wick_tensor_release(*out); *out = NULL; }
+  return s;
 }
 
 /* ---- hooks ---- */

@@ -23,6 +23,17 @@ static wick_status check_index_dtype(const char *op, const wick_tensor *idx, boo
                      allow_i32 ? "i64 or i32" : "i64", wick_dtype_name(idx->dtype));
 }
 
+/* The checks of the ops that index along one dim: dim in range (wrapped into *d), an i64 or
+ * i32 index of at most 1 dim, on a's device. */
+static wick_status check_index_vector(const char *op, const wick_tensor *a, int64_t dim,
+                                      const wick_tensor *idx, int *d) {
+  WICK_TRY(wick_dim_wrap(op, dim, a->ndim, d));
+  WICK_TRY(check_index_dtype(op, idx, true));
+  if (idx->ndim > 1)
+    return wick_errorf(WICK_ERR_SHAPE, "%s: index must be a 0-D or 1-D tensor (got %d-D)", op, idx->ndim);
+  return wick_check_same_device(op, a->device, idx->device);
+}
+
 /* Every value of idx must lie in [0, size). Reads a host copy, so it works for any device. */
 static wick_status check_range(const char *op, const wick_tensor *idx, int dim, int64_t size) {
   int64_t n = wick_tensor_numel(idx);
@@ -65,11 +76,7 @@ wick_status wick_index_select(const wick_tensor *a, int64_t dim, const wick_tens
                               wick_tensor **out) {
   const char *op = "index_select";
   int d;
-  WICK_TRY(wick_dim_wrap(op, dim, a->ndim, &d));
-  WICK_TRY(check_index_dtype(op, idx, true));
-  if (idx->ndim > 1)
-    return wick_errorf(WICK_ERR_SHAPE, "%s: index must be a 0-D or 1-D tensor (got %d-D)", op, idx->ndim);
-  WICK_TRY(wick_check_same_device(op, a->device, idx->device));
+  WICK_TRY(check_index_vector(op, a, dim, idx, &d));
   const wick_backend *be;
   WICK_TRY(wick_backend_for(op, a->device, &be));
   WICK_NEED_SLOT(be, index_select, op);
@@ -253,11 +260,7 @@ static wick_status check_source(const char *op, const wick_tensor *a, const wick
 static wick_status index_along(const char *op, wick_tensor *a, int64_t dim, const wick_tensor *idx,
                                const wick_tensor *src, int mode, double alpha) {
   int d;
-  WICK_TRY(wick_dim_wrap(op, dim, a->ndim, &d));
-  WICK_TRY(check_index_dtype(op, idx, true));
-  if (idx->ndim > 1)
-    return wick_errorf(WICK_ERR_SHAPE, "%s: index must be a 0-D or 1-D tensor (got %d-D)", op, idx->ndim);
-  WICK_TRY(wick_check_same_device(op, a->device, idx->device));
+  WICK_TRY(check_index_vector(op, a, dim, idx, &d));
   int64_t n = wick_tensor_numel(idx);
   if (mode == ALONG_FILL) {
     if (src->ndim != 0)
