@@ -11,23 +11,7 @@ local core = require("wick.core")
 local config = {}
 config.null = core.config_null
 
--- Damerau-Levenshtein distance, for "did you mean" suggestions.
-local function distance(a, b)
-  local d = {}
-  for i = 0, #a do d[i] = { [0] = i } end
-  for j = 0, #b do d[0][j] = j end
-  for i = 1, #a do
-    for j = 1, #b do
-      local cost = a:byte(i) == b:byte(j) and 0 or 1
-      local v = math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost)
-      if i > 1 and j > 1 and a:byte(i) == b:byte(j - 1) and a:byte(i - 1) == b:byte(j) then
-        v = math.min(v, d[i - 2][j - 2] + 1)
-      end
-      d[i][j] = v
-    end
-  end
-  return d[#a][#b]
-end
+local distance = require("wick.util").edit_distance
 
 -- The candidate closest to name (within a third of its length, at least 2 edits), else the
 -- shortest candidate that name begins (--nproc -> --nproc-per-node), or nil.

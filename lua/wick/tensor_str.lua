@@ -13,18 +13,7 @@ for k, v in pairs(DEFAULTS) do opts[k] = v end
 
 local OPTION_NAMES = { "precision", "threshold", "edgeitems", "linewidth", "profile", "sci_mode" }
 
-local function distance(a, b)
-  local d = {}
-  for i = 0, #a do d[i] = { [0] = i } end
-  for j = 0, #b do d[0][j] = j end
-  for i = 1, #a do
-    for j = 1, #b do
-      local c = d[i - 1][j - 1] + (a:sub(i, i) == b:sub(j, j) and 0 or 1)
-      d[i][j] = math.min(c, d[i - 1][j] + 1, d[i][j - 1] + 1)
-    end
-  end
-  return d[#a][#b]
-end
+local distance = require("wick.util").edit_distance
 
 local function check_int(name, v, min)
   if math.type(v) ~= "integer" or v < min or (name == "precision" and v > 99) then

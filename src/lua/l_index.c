@@ -38,6 +38,13 @@ static wick_tensor *check_index(lua_State *L, int idx, const char *op) {
   return box->t;
 }
 
+static int64_t check_dim(lua_State *L, int idx, const char *op) {
+  int isint;
+  lua_Integer d = lua_tointegerx(L, idx, &isint);
+  if (!isint) l_errorf(L, "%s: dim must be an integer (got %s)", op, type_name(L, idx));
+  return d;
+}
+
 /* An optional dim: nil/none, an integer, or an options table {dim = d}. */
 static int64_t opt_dim(lua_State *L, int idx, const char *op, int64_t def) {
   static const char *const opts[] = {"dim", NULL};
@@ -46,17 +53,7 @@ static int64_t opt_dim(lua_State *L, int idx, const char *op, int64_t def) {
     l_checkoptions(L, idx, op, opts);
     return l_optinteger(L, idx, "dim", def);
   }
-  int isint;
-  lua_Integer d = lua_tointegerx(L, idx, &isint);
-  if (!isint) l_errorf(L, "%s: dim must be an integer (got %s)", op, type_name(L, idx));
-  return d;
-}
-
-static int64_t check_dim(lua_State *L, int idx, const char *op) {
-  int isint;
-  lua_Integer d = lua_tointegerx(L, idx, &isint);
-  if (!isint) l_errorf(L, "%s: dim must be an integer (got %s)", op, type_name(L, idx));
-  return d;
+  return check_dim(L, idx, op);
 }
 
 /* ---- index_select / gather / scatter ---- */
@@ -198,21 +195,17 @@ static const wick_tensor **check_list(lua_State *L, int idx, const char *op, int
   return ts;
 }
 
-static int l_cat(lua_State *L) {
+/* cat / stack (list, dim = 0) */
+static int join_common(lua_State *L, const char *op,
+                       wick_status (*join)(int, const wick_tensor *const *, int64_t, wick_tensor **)) {
   int n;
   lua_settop(L, 2); /* stack: list, dim */
-  const wick_tensor **ts = check_list(L, 1, "cat", &n);
-  int64_t d = opt_dim(L, 2, "cat", 0);
-  L_PUSH_NEW(L, o, wick_ag_cat(n, ts, d, &o));
+  const wick_tensor **ts = check_list(L, 1, op, &n);
+  int64_t d = opt_dim(L, 2, op, 0);
+  L_PUSH_NEW(L, o, join(n, ts, d, &o));
 }
-
-static int l_stack(lua_State *L) {
-  int n;
-  lua_settop(L, 2); /* stack: list, dim */
-  const wick_tensor **ts = check_list(L, 1, "stack", &n);
-  int64_t d = opt_dim(L, 2, "stack", 0);
-  L_PUSH_NEW(L, o, wick_ag_stack(n, ts, d, &o));
-}
+static int l_cat(lua_State *L) { return join_common(L, "cat", wick_ag_cat); }
+static int l_stack(lua_State *L) { return join_common(L, "stack", wick_ag_stack); }
 
 /* ---- chunk / split / unbind: Lua arrays of views ---- */
 

@@ -104,16 +104,23 @@ static int l_conv2d(lua_State *L) {
 
 /* ---- pooling ---- */
 
+/* (x, kernel_size, {stride = kernel_size, padding, ...}): the arguments both poolings take. */
+static wick_tensor *check_pool_args(lua_State *L, const char *op, const char *const *keys, wick_pool2d_opts *o) {
+  lua_settop(L, 3);
+  wick_tensor *x = l_checktensor(L, 1);
+  *o = (wick_pool2d_opts){{1, 1}, {0, 0}, {0, 0}, {1, 1}, false, true, 0};
+  check_pair(L, 2, op, "kernel_size", o->kernel);
+  l_checkoptions(L, 3, op, keys);
+  if (!opt_pair(L, 3, "stride", op, o->stride)) memcpy(o->stride, o->kernel, sizeof o->stride);
+  opt_pair(L, 3, "padding", op, o->padding);
+  return x;
+}
+
 static int l_max_pool2d(lua_State *L) {
   static const char *const keys[] = {"stride", "padding", "dilation", "ceil_mode", "return_indices", NULL};
   const char *op = "max_pool2d";
-  lua_settop(L, 3);
-  wick_tensor *x = l_checktensor(L, 1);
-  wick_pool2d_opts o = {{1, 1}, {0, 0}, {0, 0}, {1, 1}, false, true, 0};
-  check_pair(L, 2, op, "kernel_size", o.kernel);
-  l_checkoptions(L, 3, op, keys);
-  if (!opt_pair(L, 3, "stride", op, o.stride)) memcpy(o.stride, o.kernel, sizeof o.stride);
-  opt_pair(L, 3, "padding", op, o.padding);
+  wick_pool2d_opts o;
+  wick_tensor *x = check_pool_args(L, op, keys, &o);
   opt_pair(L, 3, "dilation", op, o.dilation);
   o.ceil_mode = l_optbool(L, 3, "ceil_mode", 0);
   bool with_indices = l_optbool(L, 3, "return_indices", 0);
@@ -126,13 +133,8 @@ static int l_max_pool2d(lua_State *L) {
 static int l_avg_pool2d(lua_State *L) {
   static const char *const keys[] = {"stride", "padding", "ceil_mode", "count_include_pad", "divisor_override", NULL};
   const char *op = "avg_pool2d";
-  lua_settop(L, 3);
-  wick_tensor *x = l_checktensor(L, 1);
-  wick_pool2d_opts o = {{1, 1}, {0, 0}, {0, 0}, {1, 1}, false, true, 0};
-  check_pair(L, 2, op, "kernel_size", o.kernel);
-  l_checkoptions(L, 3, op, keys);
-  if (!opt_pair(L, 3, "stride", op, o.stride)) memcpy(o.stride, o.kernel, sizeof o.stride);
-  opt_pair(L, 3, "padding", op, o.padding);
+  wick_pool2d_opts o;
+  wick_tensor *x = check_pool_args(L, op, keys, &o);
   o.ceil_mode = l_optbool(L, 3, "ceil_mode", 0);
   o.count_include_pad = l_optbool(L, 3, "count_include_pad", 1);
   o.divisor_override = l_optinteger(L, 3, "divisor_override", 0);

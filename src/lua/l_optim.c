@@ -4,30 +4,44 @@
 #include "core/optim.h"
 #include "l_aux.h"
 
+/* The options table at idx of the SGD / Adam updates (defaults as torch.optim). */
+static wick_sgd_options check_sgd_options(lua_State *L, int idx, const char *op) {
+  static const char *const opts[] = {"lr", "momentum", "dampening", "weight_decay", "nesterov",
+                                     "maximize", NULL};
+  luaL_checktype(L, idx, LUA_TTABLE);
+  l_checkoptions(L, idx, op, opts);
+  return (wick_sgd_options){
+    .lr = l_optnumber(L, idx, "lr", 0), .momentum = l_optnumber(L, idx, "momentum", 0),
+    .dampening = l_optnumber(L, idx, "dampening", 0),
+    .weight_decay = l_optnumber(L, idx, "weight_decay", 0),
+    .nesterov = l_optbool(L, idx, "nesterov", 0), .maximize = l_optbool(L, idx, "maximize", 0),
+  };
+}
+
+static wick_adam_options check_adam_options(lua_State *L, int idx, const char *op) {
+  static const char *const opts[] = {"lr", "beta1", "beta2", "eps", "weight_decay", "amsgrad",
+                                     "maximize", "decoupled", "step", NULL};
+  luaL_checktype(L, idx, LUA_TTABLE);
+  l_checkoptions(L, idx, op, opts);
+  return (wick_adam_options){
+    .lr = l_optnumber(L, idx, "lr", 1e-3), .beta1 = l_optnumber(L, idx, "beta1", 0.9),
+    .beta2 = l_optnumber(L, idx, "beta2", 0.999), .eps = l_optnumber(L, idx, "eps", 1e-8),
+    .weight_decay = l_optnumber(L, idx, "weight_decay", 0),
+    .amsgrad = l_optbool(L, idx, "amsgrad", 0), .maximize = l_optbool(L, idx, "maximize", 0),
+    .decoupled = l_optbool(L, idx, "decoupled", 0), .step = l_optinteger(L, idx, "step", 1),
+  };
+}
+
 /* wick._sgd_update(param, grad, momentum_buffer|nil, {lr, momentum, dampening, weight_decay,
  * nesterov, maximize}) -> the momentum buffer (a new one on the first step with momentum;
  * nil without momentum). */
 static int l_sgd_update(lua_State *L) {
-  static const char *const opts[] = {"lr", "momentum", "dampening", "weight_decay", "nesterov",
-                                     "maximize", NULL};
   wick_tensor *p = l_checktensor(L, 1), *g = l_checktensor(L, 2);
   wick_tensor *buf = lua_isnoneornil(L, 3) ? NULL : l_checktensor(L, 3);
-  luaL_checktype(L, 4, LUA_TTABLE);
-  l_checkoptions(L, 4, "_sgd_update", opts);
-  wick_sgd_options o = {
-    .lr = l_optnumber(L, 4, "lr", 0), .momentum = l_optnumber(L, 4, "momentum", 0),
-    .dampening = l_optnumber(L, 4, "dampening", 0),
-    .weight_decay = l_optnumber(L, 4, "weight_decay", 0),
-    .nesterov = l_optbool(L, 4, "nesterov", 0), .maximize = l_optbool(L, 4, "maximize", 0),
-  };
-  if (o.momentum == 0) {
+  wick_sgd_options o = check_sgd_options(L, 4, "_sgd_update");
+  if (o.momentum == 0 || buf) { /* no buffer to make: the one given (or nil) goes back */
     L_TRY(L, wick_sgd_update(p, g, &buf, &o));
     if (buf) lua_pushvalue(L, 3); else lua_pushnil(L);
-    return 1;
-  }
-  if (buf) {
-    L_TRY(L, wick_sgd_update(p, g, &buf, &o));
-    lua_pushvalue(L, 3);
     return 1;
   }
   /* first step: the new buffer goes into a box pushed before it is allocated */
@@ -41,20 +55,10 @@ static int l_sgd_update(lua_State *L) {
 /* wick._adam_update(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq|nil, {lr, beta1, beta2,
  * eps, weight_decay, amsgrad, maximize, decoupled, step}): updates everything in place. */
 static int l_adam_update(lua_State *L) {
-  static const char *const opts[] = {"lr", "beta1", "beta2", "eps", "weight_decay", "amsgrad",
-                                     "maximize", "decoupled", "step", NULL};
   wick_tensor *p = l_checktensor(L, 1), *g = l_checktensor(L, 2);
   wick_tensor *m = l_checktensor(L, 3), *v = l_checktensor(L, 4);
   wick_tensor *vmax = lua_isnoneornil(L, 5) ? NULL : l_checktensor(L, 5);
-  luaL_checktype(L, 6, LUA_TTABLE);
-  l_checkoptions(L, 6, "_adam_update", opts);
-  wick_adam_options o = {
-    .lr = l_optnumber(L, 6, "lr", 1e-3), .beta1 = l_optnumber(L, 6, "beta1", 0.9),
-    .beta2 = l_optnumber(L, 6, "beta2", 0.999), .eps = l_optnumber(L, 6, "eps", 1e-8),
-    .weight_decay = l_optnumber(L, 6, "weight_decay", 0),
-    .amsgrad = l_optbool(L, 6, "amsgrad", 0), .maximize = l_optbool(L, 6, "maximize", 0),
-    .decoupled = l_optbool(L, 6, "decoupled", 0), .step = l_optinteger(L, 6, "step", 1),
-  };
+  wick_adam_options o = check_adam_options(L, 6, "_adam_update");
   L_TRY(L, wick_adam_update(p, g, m, v, vmax, &o));
   return 0;
 }
@@ -82,20 +86,11 @@ static int check_count(lua_State *L, int idx) {
  * device calls as possible. bufs[i] is the momentum buffer or nil; with momentum, the nil
  * entries are replaced by new buffers. */
 static int l_sgd_update_many(lua_State *L) {
-  static const char *const opts[] = {"lr", "momentum", "dampening", "weight_decay", "nesterov",
-                                     "maximize", NULL};
   luaL_checktype(L, 1, LUA_TTABLE);
   luaL_checktype(L, 2, LUA_TTABLE);
   luaL_checktype(L, 3, LUA_TTABLE);
   int n = check_count(L, 4);
-  luaL_checktype(L, 5, LUA_TTABLE);
-  l_checkoptions(L, 5, "_sgd_update_many", opts);
-  wick_sgd_options o = {
-    .lr = l_optnumber(L, 5, "lr", 0), .momentum = l_optnumber(L, 5, "momentum", 0),
-    .dampening = l_optnumber(L, 5, "dampening", 0),
-    .weight_decay = l_optnumber(L, 5, "weight_decay", 0),
-    .nesterov = l_optbool(L, 5, "nesterov", 0), .maximize = l_optbool(L, 5, "maximize", 0),
-  };
+  wick_sgd_options o = check_sgd_options(L, 5, "_sgd_update_many");
   lua_settop(L, 5);
   wick_tensor **p = list_arg(L, 1, n, "params", 0);                /* 6 */
   wick_tensor **g = list_arg(L, 2, n, "grads", 0);                 /* 7 */
@@ -124,20 +119,10 @@ static int l_sgd_update_many(lua_State *L) {
 /* wick._adam_update_many(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs|nil, n, opts):
  * one Adam/AdamW step (the same step count for all) of n parameters in place. */
 static int l_adam_update_many(lua_State *L) {
-  static const char *const opts[] = {"lr", "beta1", "beta2", "eps", "weight_decay", "amsgrad",
-                                     "maximize", "decoupled", "step", NULL};
   for (int i = 1; i <= 4; i++) luaL_checktype(L, i, LUA_TTABLE);
   if (!lua_isnoneornil(L, 5)) luaL_checktype(L, 5, LUA_TTABLE);
   int n = check_count(L, 6);
-  luaL_checktype(L, 7, LUA_TTABLE);
-  l_checkoptions(L, 7, "_adam_update_many", opts);
-  wick_adam_options o = {
-    .lr = l_optnumber(L, 7, "lr", 1e-3), .beta1 = l_optnumber(L, 7, "beta1", 0.9),
-    .beta2 = l_optnumber(L, 7, "beta2", 0.999), .eps = l_optnumber(L, 7, "eps", 1e-8),
-    .weight_decay = l_optnumber(L, 7, "weight_decay", 0),
-    .amsgrad = l_optbool(L, 7, "amsgrad", 0), .maximize = l_optbool(L, 7, "maximize", 0),
-    .decoupled = l_optbool(L, 7, "decoupled", 0), .step = l_optinteger(L, 7, "step", 1),
-  };
+  wick_adam_options o = check_adam_options(L, 7, "_adam_update_many");
   lua_settop(L, 7);
   wick_tensor **p = list_arg(L, 1, n, "params", 0);
   wick_tensor **g = list_arg(L, 2, n, "grads", 0);

@@ -396,23 +396,18 @@ static int method_args(lua_State *L, const char *op, int *npos) {
   return opts;
 }
 
-static int l_uniform_(lua_State *L) {
+/* uniform_(from = 0, to = 1) / normal_(mean = 0, std = 1) */
+static int fill_common(lua_State *L, const char *op, int normal) {
   wick_tensor *t = l_checktensor(L, 1);
-  int n, opts = method_args(L, "uniform_", &n);
+  int n, opts = method_args(L, op, &n);
   double a = n >= 1 ? luaL_checknumber(L, 2) : 0.0, b = n >= 2 ? luaL_checknumber(L, 3) : 1.0;
-  L_TRY(L, wick_uniform_(t, a, b, l_optgenerator(L, opts)));
+  wick_generator *g = l_optgenerator(L, opts);
+  L_TRY(L, normal ? wick_normal_(t, a, b, g) : wick_uniform_(t, a, b, g));
   lua_settop(L, 1);
   return 1;
 }
-
-static int l_normal_(lua_State *L) {
-  wick_tensor *t = l_checktensor(L, 1);
-  int n, opts = method_args(L, "normal_", &n);
-  double mean = n >= 1 ? luaL_checknumber(L, 2) : 0.0, std = n >= 2 ? luaL_checknumber(L, 3) : 1.0;
-  L_TRY(L, wick_normal_(t, mean, std, l_optgenerator(L, opts)));
-  lua_settop(L, 1);
-  return 1;
-}
+static int l_uniform_(lua_State *L) { return fill_common(L, "uniform_", 0); }
+static int l_normal_(lua_State *L) { return fill_common(L, "normal_", 1); }
 
 static int l_bernoulli_(lua_State *L) {
   wick_tensor *t = l_checktensor(L, 1);

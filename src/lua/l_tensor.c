@@ -114,23 +114,18 @@ static int l_tensor_len(lua_State *L) {
 
 /* ---- methods: geometry ---- */
 
-static int l_size(lua_State *L) {
+/* size() / size(d), stride() / stride(d) */
+static int geometry_common(lua_State *L, const char *op, bool strides) {
   wick_tensor *t = l_checktensor(L, 1);
-  if (lua_isnoneornil(L, 2)) { l_pushsizes(L, t->ndim, t->sizes); return 1; }
+  const int64_t *v = strides ? t->strides : t->sizes;
+  if (lua_isnoneornil(L, 2)) { l_pushsizes(L, t->ndim, v); return 1; }
   int d;
-  L_TRY(L, wick_dim_wrap("size", luaL_checkinteger(L, 2), t->ndim, &d));
-  lua_pushinteger(L, t->ndim ? t->sizes[d] : 1);
+  L_TRY(L, wick_dim_wrap(op, luaL_checkinteger(L, 2), t->ndim, &d));
+  lua_pushinteger(L, t->ndim ? v[d] : 1);
   return 1;
 }
-
-static int l_stride(lua_State *L) {
-  wick_tensor *t = l_checktensor(L, 1);
-  if (lua_isnoneornil(L, 2)) { l_pushsizes(L, t->ndim, t->strides); return 1; }
-  int d;
-  L_TRY(L, wick_dim_wrap("stride", luaL_checkinteger(L, 2), t->ndim, &d));
-  lua_pushinteger(L, t->ndim ? t->strides[d] : 1);
-  return 1;
-}
+static int l_size(lua_State *L) { return geometry_common(L, "size", false); }
+static int l_stride(lua_State *L) { return geometry_common(L, "stride", true); }
 
 static int l_dim(lua_State *L) { lua_pushinteger(L, l_checktensor(L, 1)->ndim); return 1; }
 static int l_numel(lua_State *L) { lua_pushinteger(L, wick_tensor_numel(l_checktensor(L, 1))); return 1; }
@@ -140,23 +135,17 @@ static int l_element_size(lua_State *L) { lua_pushinteger(L, (lua_Integer)wick_d
 static int l_data_ptr(lua_State *L) { lua_pushinteger(L, (lua_Integer)(intptr_t)wick_tensor_data(l_checktensor(L, 1))); return 1; }
 static int l_is_floating_point(lua_State *L) { lua_pushboolean(L, wick_dtype_is_float(l_checktensor(L, 1)->dtype)); return 1; }
 
-static int l_view(lua_State *L) {
+/* view / reshape (sizes... | other tensor, whose sizes are taken) */
+static int reshape_common(lua_State *L, const char *op, wick_view_kind kind) {
   wick_tensor *t = l_checktensor(L, 1);
   wick_tensor *other = lua_gettop(L) == 2 ? l_testtensor(L, 2) : NULL;
-  if (other) L_PUSH_NEW(L, o, wick_ag_view(WICK_VIEW_VIEW, t, other->ndim, other->sizes, &o));
+  if (other) L_PUSH_NEW(L, o, wick_ag_view(kind, t, other->ndim, other->sizes, &o));
   int64_t sizes[WICK_MAX_DIMS];
-  int n = l_checksizes(L, 2, lua_gettop(L), "view", sizes);
-  L_PUSH_NEW(L, o, wick_ag_view(WICK_VIEW_VIEW, t, n, sizes, &o));
+  int n = l_checksizes(L, 2, lua_gettop(L), op, sizes);
+  L_PUSH_NEW(L, o, wick_ag_view(kind, t, n, sizes, &o));
 }
-
-static int l_reshape(lua_State *L) {
-  wick_tensor *t = l_checktensor(L, 1);
-  wick_tensor *other = lua_gettop(L) == 2 ? l_testtensor(L, 2) : NULL;
-  if (other) L_PUSH_NEW(L, o, wick_ag_view(WICK_VIEW_RESHAPE, t, other->ndim, other->sizes, &o));
-  int64_t sizes[WICK_MAX_DIMS];
-  int n = l_checksizes(L, 2, lua_gettop(L), "reshape", sizes);
-  L_PUSH_NEW(L, o, wick_ag_view(WICK_VIEW_RESHAPE, t, n, sizes, &o));
-}
+static int l_view(lua_State *L) { return reshape_common(L, "view", WICK_VIEW_VIEW); }
+static int l_reshape(lua_State *L) { return reshape_common(L, "reshape", WICK_VIEW_RESHAPE); }
 
 static int l_permute(lua_State *L) {
   wick_tensor *t = l_checktensor(L, 1);

@@ -12,9 +12,7 @@ function util.class(name)
 end
 
 -- Options table check with "did you mean" suggestions (as every wick function does).
-function util.check_options(fn, opts, allowed)
-  return config.check_options(fn, opts, allowed)
-end
+util.check_options = config.check_options
 
 -- A 0-based index (negative counts from the end) checked against n samples.
 function util.check_index(name, i, n)

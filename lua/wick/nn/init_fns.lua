@@ -21,18 +21,13 @@ end
 
 local function gen(o) return o.generator and { generator = o.generator } or nil end
 
+-- g: nil or {generator = ...}, the trailing options of uniform_ / normal_.
 local function fill_uniform(t, a, b, g)
-  return wick.no_grad(function()
-    if g then return t:uniform_(a, b, g) end
-    return t:uniform_(a, b)
-  end)
+  return wick.no_grad(function() return t:uniform_(a, b, g) end)
 end
 
 local function fill_normal(t, mean, std, g)
-  return wick.no_grad(function()
-    if g then return t:normal_(mean, std, g) end
-    return t:normal_(mean, std)
-  end)
+  return wick.no_grad(function() return t:normal_(mean, std, g) end)
 end
 
 function init.calculate_gain(nonlinearity, param)

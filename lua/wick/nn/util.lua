@@ -4,22 +4,7 @@ local repr = require("wick.nn.repr")
 
 local M = {}
 
-local function edit_distance(a, b)
-  local d = {}
-  for i = 0, #a do d[i] = { [0] = i } end
-  for j = 0, #b do d[0][j] = j end
-  for i = 1, #a do
-    for j = 1, #b do
-      local c = d[i - 1][j - 1] + (a:sub(i, i) == b:sub(j, j) and 0 or 1)
-      c = math.min(c, d[i - 1][j] + 1, d[i][j - 1] + 1)
-      if i > 1 and j > 1 and a:sub(i, i) == b:sub(j - 1, j - 1) and a:sub(i - 1, i - 1) == b:sub(j, j) then
-        c = math.min(c, d[i - 2][j - 2] + 1)
-      end
-      d[i][j] = c
-    end
-  end
-  return d[#a][#b]
-end
+local edit_distance = require("wick.util").edit_distance
 
 -- Checks that opts (nil or a table) only holds keys of `allowed` (an array of names).
 function M.options(op, opts, allowed)
