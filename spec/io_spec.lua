@@ -232,24 +232,19 @@ describe("wick.load errors", function()
   end)
 
   it("checks dtypes, shapes and offsets before reading data", function()
-    local function T(dtype, shape, offs) -- one tensor "fc.weight"
-      return ('{"fc.weight":{"dtype":"%s","shape":[%s],"data_offsets":[%s]}}'):format(dtype, shape, offs)
-    end
     local data = ("\0"):rep(100)
-    assert.are.equal("load: tensor 'fc.weight': data_offsets [0, 100] do not match shape [5, 4] of F32 (80 bytes)",
-      load_raw(T("F32", "5,4", "0,100"), data))
-    assert.are.equal("load: tensor 'fc.weight': unknown dtype 'F8_E4M3' (wick reads BOOL U8 I32 I64 F16 BF16 F32 F64)",
-      load_raw(T("F8_E4M3", "5,4", "0,20"), data))
-    assert.are.equal("load: tensor 'fc.weight': data_offsets [80, 160] are outside the data section (100 bytes)",
-      load_raw(T("F32", "5,4", "80,160"), data))
-    assert.are.equal("load: tensor 'fc.weight': shape [4294967296, 4294967296, 16] is too large",
-      load_raw(T("F32", "4294967296,4294967296,16", "0,100"), data))
-    assert.are.equal("load: tensor 'fc.weight': dimension 184467440737095516160 is too large",
-      load_raw(T("F32", "184467440737095516160", "0,100"), data))
-    assert.are.equal("load: tensor 'fc.weight': 'shape' must be an array of non-negative integers",
-      load_raw(T("F32", "-5,4", "0,80"), data))
-    assert.are.equal("load: tensor 'fc.weight': shape has 9 dimensions (at most 8 supported)",
-      load_raw(T("F32", "1,1,1,1,1,1,1,1,1", "0,4"), data))
+    for _, c in ipairs { -- one tensor "fc.weight": dtype, shape, data_offsets, the error
+      { "F32", "5,4", "0,100", "load: tensor 'fc.weight': data_offsets [0, 100] do not match shape [5, 4] of F32 (80 bytes)" },
+      { "F8_E4M3", "5,4", "0,20", "load: tensor 'fc.weight': unknown dtype 'F8_E4M3' (wick reads BOOL U8 I32 I64 F16 BF16 F32 F64)" },
+      { "F32", "5,4", "80,160", "load: tensor 'fc.weight': data_offsets [80, 160] are outside the data section (100 bytes)" },
+      { "F32", "4294967296,4294967296,16", "0,100", "load: tensor 'fc.weight': shape [4294967296, 4294967296, 16] is too large" },
+      { "F32", "184467440737095516160", "0,100", "load: tensor 'fc.weight': dimension 184467440737095516160 is too large" },
+      { "F32", "-5,4", "0,80", "load: tensor 'fc.weight': 'shape' must be an array of non-negative integers" },
+      { "F32", "1,1,1,1,1,1,1,1,1", "0,4", "load: tensor 'fc.weight': shape has 9 dimensions (at most 8 supported)" },
+    } do
+      local header = ('{"fc.weight":{"dtype":"%s","shape":[%s],"data_offsets":[%s]}}'):format(c[1], c[2], c[3])
+      assert.are.equal(c[4], load_raw(header, data))
+    end
     assert.are.equal("load: tensors 'a' and 'b' overlap (data_offsets [0, 80] and [40, 120])",
       load_raw('{"a":{"dtype":"F32","shape":[20],"data_offsets":[0,80]},' ..
                '"b":{"dtype":"F64","shape":[10],"data_offsets":[40,120]}}', data .. data))

@@ -3,7 +3,7 @@
 -- session in tmux (line editing, completion, Ctrl-C, Ctrl-D, persistent history).
 local repl = require("wick.repl")
 
-local function shell_quote(s) return "'" .. s:gsub("'", "'\\''") .. "'" end
+local shell_quote = require("helpers").quote
 
 local function read_all(path)
   local f = assert(io.open(path, "rb"))

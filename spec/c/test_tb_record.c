@@ -13,7 +13,7 @@
 #include "tb/record.h"
 #include "tb/writer.h"
 
-static int fails;
+#include "check.h"
 
 static size_t unhex(const char *hex, uint8_t *out) {
   size_t n = 0;
@@ -34,7 +34,7 @@ static void expect(const char *what, const uint8_t *got, size_t n, const char *h
     printf("FAIL %s: got %zu bytes:\n  ", what, n);
     for (size_t i = 0; i < n; i++) printf("%02x", got[i]);
     printf("\n  want %zu bytes:\n  %s\n", wn, hex);
-    fails++;
+    failures++;
   }
 }
 
@@ -98,25 +98,25 @@ int main(void) {
     wick_pb_free(&v);
   }
   size_t valid, nrec = wick_tb_records_scan(file, off, &valid);
-  if (nrec != 4 || valid != off) { printf("FAIL scan whole: %zu records, %zu/%zu bytes\n", nrec, valid, off); fails++; }
+  CHECK(nrec == 4 && valid == off, "scan whole: %zu records, %zu/%zu bytes", nrec, valid, off);
   nrec = wick_tb_records_scan(file, off - 3, &valid);
-  if (nrec != 3) { printf("FAIL scan torn: %zu records\n", nrec); fails++; }
+  CHECK(nrec == 3, "scan torn: %zu records", nrec);
   file[20] ^= 1;
   nrec = wick_tb_records_scan(file, off, &valid);
-  if (nrec != 0 || valid != 0) { printf("FAIL scan corrupt: %zu records\n", nrec); fails++; }
+  CHECK(nrec == 0 && valid == 0, "scan corrupt: %zu records", nrec);
 
   /* histogram: the golden example of notes §3.4 (PyTorch's algorithm, default edges) */
   size_t ne;
   const double *edges = wick_tb_default_edges(&ne);
   double vals[5] = {0.5, -0.25, 0, 1, 3}, *st;
   wick_tb_histo h;
-  if (ne != 1549) { printf("FAIL default edges: %zu\n", ne); fails++; }
+  CHECK(ne == 1549, "default edges: %zu", ne);
   if (wick_tb_histogram("h", vals, 5, edges, ne, 0, &h, &st) != WICK_OK) { printf("FAIL histogram\n"); return 1; }
   if (h.n != 581 || h.min != -0.25 || h.max != 3 || h.sum != 4.25 || h.sum_squares != 10.3125 ||
       h.limits[0] != -0.2656936063469233 || h.limits[580] != 3.1665833053880363 || h.counts[1] != 1 ||
       h.counts[278] != 1 || h.limits[278] != 1e-12 || h.counts[580] != 1 || h.counts[0] != 0) {
     printf("FAIL histogram golden: n %zu first %.17g last %.17g\n", h.n, h.limits[0], h.limits[h.n - 1]);
-    fails++;
+    failures++;
   }
   free(st);
   double v4[4] = {1, 2, 2, 3}, e5[5];
@@ -141,7 +141,7 @@ int main(void) {
   uLongf rn = sizeof raw;
   if (uncompress(raw, &rn, png + 41, zl) != Z_OK || rn != 7 || memcmp(raw, "\0\xff\0\0\0\0\xff", 7) != 0) {
     printf("FAIL png idat\n");
-    fails++;
+    failures++;
   }
   expect("png tail", png + pn - 12, 12, "0000000049454e44ae426082");
   free(png);
@@ -159,7 +159,7 @@ int main(void) {
   snprintf(want, sizeof want, "%s/events.out.tfevents.1700000000.", dir);
   if (strncmp(path, want, strlen(want)) != 0 || strcmp(path + strlen(path) - 2, ".t") != 0) {
     printf("FAIL writer path %s\n", path);
-    fails++;
+    failures++;
   }
   static uint8_t fbuf[1 << 16];
   size_t flen;
@@ -172,24 +172,24 @@ int main(void) {
   for (int i = 0; i < 3; i++) {
     wick_tb_value_simple(&v, "x", (float)i);
     wick_tb_event_summary(&b, 1700000000.0 + i, i, v.data, v.len);
-    if (wick_tb_writer_add(w, b.data, b.len) != WICK_OK) { printf("FAIL add\n"); fails++; }
+    CHECK(wick_tb_writer_add(w, b.data, b.len) == WICK_OK, "add");
     wick_pb_free(&b);
     wick_pb_free(&v);
   }
   READ_FILE();
-  if (wick_tb_records_scan(fbuf, flen, &valid) != 1 || valid != flen) { printf("FAIL before flush\n"); fails++; }
-  if (wick_tb_writer_flush(w) != WICK_OK) { printf("FAIL flush\n"); fails++; }
+  CHECK(wick_tb_records_scan(fbuf, flen, &valid) == 1 && valid == flen, "before flush");
+  CHECK(wick_tb_writer_flush(w) == WICK_OK, "flush");
   READ_FILE();
-  if (wick_tb_records_scan(fbuf, flen, &valid) != 4 || valid != flen) { printf("FAIL after flush\n"); fails++; }
-  if (wick_tb_writer_close(w) != WICK_OK || wick_tb_writer_close(w) != WICK_OK) { printf("FAIL close\n"); fails++; }
+  CHECK(wick_tb_records_scan(fbuf, flen, &valid) == 4 && valid == flen, "after flush");
+  CHECK(wick_tb_writer_close(w) == WICK_OK && wick_tb_writer_close(w) == WICK_OK, "close");
   if (wick_tb_writer_add(w, "x", 1) == WICK_OK || strcmp(wick_last_error(), "SummaryWriter: the writer is closed") != 0) {
     printf("FAIL add after close: %s\n", wick_last_error());
-    fails++;
+    failures++;
   }
   unlink(path);
   wick_tb_writer_free(w);
   rmdir(dir);
 
-  if (!fails) printf("tb record: all ok\n");
-  return fails != 0;
+  if (!failures) printf("tb record: all ok\n");
+  return failures != 0;
 }

@@ -9,6 +9,8 @@
 #include "core/status.h"
 #include "io/pickle.h"
 
+#include "check.h"
+
 typedef struct { unsigned char b[4096]; size_t n; } buf;
 
 static void put(buf *o, const void *p, size_t n) { memcpy(o->b + o->n, p, n); o->n += n; }
@@ -66,10 +68,6 @@ static int write_file(const char *path, const void *p, size_t n) {
   return 1;
 }
 
-static int fails;
-#define CHECK(c, ...) do { if (!(c)) { fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__); \
-  fprintf(stderr, __VA_ARGS__); fprintf(stderr, "\n"); fails++; } } while (0)
-
 int main(void) {
   char path[] = "/tmp/wick_test_torchload_XXXXXX";
   int fd = mkstemp(path);
@@ -117,6 +115,6 @@ int main(void) {
     else CHECK(strncmp(wick_last_error(), "load_torch: ", 12) == 0, "message: %s", wick_last_error());
   }
   remove(path);
-  if (fails) fprintf(stderr, "%d failure(s)\n", fails);
-  return fails != 0;
+  if (failures) fprintf(stderr, "%d failure(s)\n", failures);
+  return failures != 0;
 }

@@ -5,19 +5,10 @@ local M = {}
 local here = debug.getinfo(1, "S").source:match("^@(.*)$") or ""
 M.root = here:match("^(.*)/spec/support/[^/]*$") or "."
 
-local function quote(s)
-  return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
-end
+local helpers = require("helpers")
+local quote = helpers.quote
 M.quote = quote
-
-function M.bin()
-  local b = os.getenv("WICK_BIN")
-  if b and b ~= "" then return b end
-  local p = io.popen("readlink /proc/$PPID/exe") -- the shell's parent is this wick process
-  local out = p:read("l")
-  p:close()
-  return out
-end
+M.bin = helpers.wick_bin
 
 -- run({"run", "recipes/hello.lua", "lr=0.1"}, {cwd = dir, stdin = text}) -> {out, err, code}
 function M.run(args, opts)
@@ -33,9 +24,7 @@ function M.run(args, opts)
   local p = io.popen(table.concat(parts, " "), "r")
   local out = p:read("a")
   local _, _, code = p:close()
-  local f = io.open(errfile, "r")
-  local err = f and f:read("a") or ""
-  if f then f:close() end
+  local err = helpers.read_file(errfile) or ""
   os.remove(errfile)
   return { out = out, err = err, code = code }
 end
@@ -52,10 +41,6 @@ function M.rmdir(d)
   if d and d:match("^/tmp/") then os.execute("rm -rf " .. quote(d)) end
 end
 
-function M.write(path, text)
-  local f = assert(io.open(path, "w"))
-  f:write(text)
-  f:close()
-end
+M.write = helpers.write
 
 return M

@@ -95,8 +95,8 @@ static void find_lua_dir(char *out, size_t n) {
     char *slash = strrchr(exe, '/');
     if (slash) {
       *slash = 0;
-      snprintf(probe, sizeof probe, "%s/%s/wick/init.lua", exe, WICK_INSTALL_LUA_REL);
-      if (file_exists(probe)) { snprintf(out, n, "%s/%s", exe, WICK_INSTALL_LUA_REL); return; }
+      int k = snprintf(probe, sizeof probe, "%s/%s/wick/init.lua", exe, WICK_INSTALL_LUA_REL);
+      if (k > 0 && (size_t)k < sizeof probe && file_exists(probe)) { snprintf(out, n, "%s/%s", exe, WICK_INSTALL_LUA_REL); return; }
     }
   }
   snprintf(out, n, "%s", WICK_SOURCE_LUA_DIR);
@@ -237,7 +237,7 @@ int main(int argc, char **argv) {
     lua_close(L);
     return check_leaks(ok) ? 0 : 1;
   }
-  if (ok) create_arg(L, argv, argc, script ? script : argc - 1 < 0 ? 0 : 0);
+  if (ok) create_arg(L, argv, argc, script);
   for (i = 1; ok && i < argc && (!script || i < script); i++) {
     if (strcmp(argv[i], "-e") == 0) {
       const char *code = argv[++i];

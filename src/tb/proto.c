@@ -56,22 +56,31 @@ void wick_pb_int(wick_pb *b, int field, int64_t v) {
   wick_pb_varint(b, (uint64_t)v);
 }
 
-void wick_pb_double(wick_pb *b, int field, double v) {
+/* fixed64 / fixed32 bodies: the value's bits, little-endian. */
+static void fixed64(wick_pb *b, double v) {
   uint64_t u;
   uint8_t tmp[8];
   memcpy(&u, &v, 8);
   wick_put_le64(tmp, u);
-  wick_pb_key(b, field, 1);
   wick_pb_raw(b, tmp, 8);
 }
 
-void wick_pb_float(wick_pb *b, int field, float v) {
+static void fixed32(wick_pb *b, float v) {
   uint32_t u;
   uint8_t tmp[4];
   memcpy(&u, &v, 4);
   wick_put_le32(tmp, u);
-  wick_pb_key(b, field, 5);
   wick_pb_raw(b, tmp, 4);
+}
+
+void wick_pb_double(wick_pb *b, int field, double v) {
+  wick_pb_key(b, field, 1);
+  fixed64(b, v);
+}
+
+void wick_pb_float(wick_pb *b, int field, float v) {
+  wick_pb_key(b, field, 5);
+  fixed32(b, v);
 }
 
 void wick_pb_bytes(wick_pb *b, int field, const void *p, size_t n) {
@@ -82,28 +91,19 @@ void wick_pb_bytes(wick_pb *b, int field, const void *p, size_t n) {
 
 void wick_pb_string(wick_pb *b, int field, const char *s) { wick_pb_bytes(b, field, s, strlen(s)); }
 
+/* Packed fixed-width values: the length is known up front, so no begin/end move is needed. */
 void wick_pb_packed_double(wick_pb *b, int field, const double *v, size_t n) {
   wick_pb_key(b, field, 2);
   wick_pb_varint(b, n * 8);
   if (!grow(b, n * 8)) return;
-  for (size_t i = 0; i < n; i++) {
-    uint64_t u;
-    memcpy(&u, &v[i], 8);
-    wick_put_le64(b->data + b->len, u);
-    b->len += 8;
-  }
+  for (size_t i = 0; i < n; i++) fixed64(b, v[i]);
 }
 
 void wick_pb_packed_float(wick_pb *b, int field, const float *v, size_t n) {
   wick_pb_key(b, field, 2);
   wick_pb_varint(b, n * 4);
   if (!grow(b, n * 4)) return;
-  for (size_t i = 0; i < n; i++) {
-    uint32_t u;
-    memcpy(&u, &v[i], 4);
-    wick_put_le32(b->data + b->len, u);
-    b->len += 4;
-  }
+  for (size_t i = 0; i < n; i++) fixed32(b, v[i]);
 }
 
 void wick_pb_packed_int(wick_pb *b, int field, const int64_t *v, size_t n) {
