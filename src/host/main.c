@@ -39,6 +39,19 @@ static int msghandler(lua_State *L) {
     if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING) return 1;
     msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
   }
+  /* a container (wick.util.call_in) rethrew this error with context: show the traceback of
+   * where it was raised, which its message handler kept */
+  if (lua_getfield(L, LUA_REGISTRYINDEX, "wick.error_traceback") == LUA_TTABLE) {
+    lua_getfield(L, -1, "msg");
+    lua_getfield(L, -2, "traceback");
+    int kept = lua_rawequal(L, -2, 1) && lua_type(L, -1) == LUA_TSTRING;
+    if (kept) {
+      lua_pushfstring(L, "%s\n%s", msg, lua_tostring(L, -1));
+      lua_pushnil(L);
+      lua_setfield(L, LUA_REGISTRYINDEX, "wick.error_traceback");
+      return 1;
+    }
+  }
   luaL_traceback(L, L, msg, 1);
   return 1;
 }
