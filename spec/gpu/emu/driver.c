@@ -287,12 +287,12 @@ int main(void) {
     int64_t n[1] = {10000};
     wick_tensor *t; wick_tensor_new(WICK_DTYPE_F32, wick_cpu(), 1, n, &t);
     wick_kview v = kv(t);
-    wick_k_random(&v, 12345, WK_RANDOM_UNIFORM, -1, 3, 0);
+    wick_k_random(&v, 12345, WICK_RANDOM_UNIFORM, -1, 3, 0);
     double m = 0, lo = 1e9, hi = -1e9;
     for (int i = 0; i < 10000; i++) { double x = ((float *)wick_tensor_data(t))[i]; m += x; if (x < lo) lo = x; if (x > hi) hi = x; }
     checks++;
     if (lo < -1 || hi >= 3 || fabs(m / 10000 - 1) > 0.06) { fails++; printf("FAIL uniform mean %g min %g max %g\n", m / 10000, lo, hi); }
-    wick_k_random(&v, 12345, WK_RANDOM_NORMAL, 2, 3, 0);
+    wick_k_random(&v, 12345, WICK_RANDOM_NORMAL, 2, 3, 0);
     double s2 = 0; m = 0;
     for (int i = 0; i < 10000; i++) { double x = ((float *)wick_tensor_data(t))[i]; m += x; s2 += x * x; }
     double sd = sqrt(s2 / 10000 - (m / 10000) * (m / 10000));
