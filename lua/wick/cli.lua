@@ -153,6 +153,9 @@ local function run_recipe(r, path, rest, opts)
   if not started then return fail("wick run", tostring(run)) end
   local guard <close> = run
   run.result = r:start(cfg, path)
+  -- the recipe succeeded; a run that could not be recorded still fails the command
+  local recorded, rerr = pcall(run.finish, run)
+  if not recorded then return fail("wick run", "could not record the run in " .. run.dir .. ": " .. tostring(rerr)) end
   return 0
 end
 
@@ -187,7 +190,10 @@ local function launch(opts, args, file_index)
     if not ok then return fail("wick run", dir) end
     local code = require("wick.dist.launch").run(opts, args, file_index)
     local recorded, err = pcall(runs.launch_end, dir, code, named)
-    if not recorded then io.stderr:write("wick run: could not record the run in ", dir, ": ", tostring(err), "\n") end
+    if not recorded then
+      fail("wick run", "could not record the run in " .. dir .. ": " .. tostring(err))
+      return code ~= 0 and code or 1
+    end
     return code
   end
   return run_file(args, file_index, opts)
