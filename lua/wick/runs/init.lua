@@ -4,6 +4,7 @@ local config = require("wick.config")
 local files = require("wick.runs.files")
 local dir_ = require("wick.runs.dir")
 local hparams = require("wick.runs.hparams")
+local lock = require("wick.runs.lock")
 
 local runs = {}
 -- where `wick run` puts run directories: $WICK_RUNS_DIR, else runs/ in the working directory
@@ -32,8 +33,10 @@ function runs.start(opts)
     self.untee, self.errlog = tee(self.dir .. "/rank" .. rank .. ".log", self.dir .. "/rank" .. rank .. ".log")
   elseif opts.resume then -- `wick run --resume DIR`: the same directory, logs appended
     self.dir, self.rank = opts.run_dir, 0
-    runs.resume_begin(self.dir, 1, opts.command)
-    write_file(self.dir .. "/config.yaml", config.dump(opts.cfg))
+    self:locked(function()
+      runs.resume_begin(self.dir, 1, opts.command)
+      write_file(self.dir .. "/config.yaml", config.dump(opts.cfg))
+    end)
     self.untee, self.errlog = tee(self.dir .. "/stdout.log", self.dir .. "/stderr.log")
   else
     if opts.run_dir then
@@ -43,9 +46,11 @@ function runs.start(opts)
       self.dir = dir_.new_dir(dir_.name_of(opts.path))
     end
     self.rank = 0
-    write_file(self.dir .. "/command.txt", dir_.command_line() .. "\n")
-    write_file(self.dir .. "/config.yaml", config.dump(opts.cfg))
-    write_meta(self.dir, dir_.new_meta(opts.path))
+    self:locked(function()
+      write_file(self.dir .. "/command.txt", dir_.command_line() .. "\n")
+      write_file(self.dir .. "/config.yaml", config.dump(opts.cfg))
+      write_meta(self.dir, dir_.new_meta(opts.path))
+    end)
     self.untee, self.errlog = tee(self.dir .. "/stdout.log", self.dir .. "/stderr.log")
   end
   -- resumed: set for this process by `wick run --resume`, for the workers of -n N by
@@ -57,6 +62,18 @@ function runs.start(opts)
   end
   current = self
   return self
+end
+
+-- Takes the run directory's lock (wick.runs.lock), then calls fn; released when fn fails.
+function Run:locked(fn)
+  lock.acquire(self.dir)
+  self.lock = true
+  local ok, err = pcall(fn)
+  if not ok then
+    lock.release(self.dir)
+    self.lock = nil
+    error(err, 0)
+  end
 end
 
 -- Records the end of the run (err: the error that ended it, or nil). Raises when the run's
@@ -82,8 +99,12 @@ function Run:finish(err)
     meta.status = "completed"
   end
   if not self.worker then meta.end_time = files.now_iso() end
-  write_meta(self.dir, meta)
-  if err == nil then hparams.write(self.dir, self.cfg, metrics) end
+  local ok, werr = pcall(function()
+    write_meta(self.dir, meta)
+    if err == nil then hparams.write(self.dir, self.cfg, metrics) end
+  end)
+  if self.lock then lock.release(self.dir) end
+  if not ok then error(werr, 0) end
 end
 
 -- Closing by an error never replaces the recipe's error: a failure to record the run is then a

@@ -4,6 +4,7 @@ local config = require("wick.config")
 local util = require("wick.util")
 local files = require("wick.runs.files")
 local flatten = require("wick.runs.hparams").flatten
+local lock = require("wick.runs.lock")
 local quote, read_file = util.shell_quote, util.read_file
 
 local runs = {}
@@ -82,7 +83,10 @@ function runs.format(list)
   for _, k in ipairs(mkeys) do rows[1][#rows[1] + 1] = k end
   for _, r in ipairs(list) do
     local t = tostring(r.meta.start_time or "?"):gsub("^(%d+%-%d+%-%d+)T(%d+:%d+):%d+Z$", "%1 %2")
-    local row = { r.name, t, tostring(r.meta.status or "?") }
+    local status = tostring(r.meta.status or "?")
+    -- a run still "running" whose process is gone (its lock left behind, or none) crashed
+    if status == "running" and not lock.live(r.dir) then status = "crashed" end
+    local row = { r.name, t, status }
     for _, k in ipairs(hkeys) do row[#row + 1] = r.hparams[k] == nil and "-" or fmt(r.hparams[k]) end
     local m = type(r.meta.metrics) == "table" and r.meta.metrics or {}
     for _, k in ipairs(mkeys) do row[#row + 1] = m[k] == nil and "-" or fmt(m[k]) end

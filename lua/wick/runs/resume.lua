@@ -29,6 +29,7 @@ function M.check_resume(dir)
   if not meta or not read_file(dir .. "/config.yaml") then
     error(string.format("%s: '%s' is not a run directory (no meta.yaml or config.yaml)", op, dir), 0)
   end
+  require("wick.runs.lock").check(dir) -- a live run is not resumed under its feet
   local path = dir .. "/" .. M.CHECKPOINT
   local f = io.open(path, "rb")
   if not f then
