@@ -224,15 +224,26 @@ local function resume_args(opts, args, file_index)
   out[#out + 1] = info.config
   table.move(args, recipe_given and file_index + 1 or file_index, #args, #out + 1, out)
   opts.run_dir = info.dir
+  if info.warning then io.stderr:write("wick run: ", info.warning, "\n") end
   io.stdout:write(string.format("wick run: resuming %s (%s) from %s (%s)\n", info.dir, recipe_path,
-    require("wick.runs").CHECKPOINT, require("wick.runs").describe_counters(info.counters)))
+    info.checkpoint:match("[^/]*$"), require("wick.runs").describe_counters(info.counters)))
   io.stdout:flush()
   return out, file_index
 end
 
+local run_command
+
 function cli.run(args)
-  -- a worker of `wick run -n N`: if its launcher dies, what the worker started goes too
-  if os.getenv("WICK_DIST_AGENT_STORE") == "1" then require("wick.core")._dist.worker_guard() end
+  -- a worker of `wick run -n N`: if its launcher dies, what the worker started goes too; its
+  -- error is recorded for the launcher, which names the rank that failed first
+  if os.getenv("WICK_DIST_AGENT_STORE") == "1" and os.getenv("RANK") then
+    require("wick.core")._dist.worker_guard()
+    return require("wick.dist.launch").worker_run(run_command, args)
+  end
+  return run_command(args)
+end
+
+function run_command(args)
   local opts, file_index = parse_run_options(args)
   if not opts then
     fail("wick run", file_index)
