@@ -5,7 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* 64-byte aligned (sizes up to 1 MiB come from a cache of freed blocks); NULL on failure.
+/* 64-byte aligned (from a cache of freed blocks, up to 1 GiB of large ones); NULL on failure.
  * nbytes == 0 returns a valid unique pointer. */
 void *wick_host_alloc(size_t nbytes);
 void wick_host_free(void *p, size_t nbytes);
