@@ -277,6 +277,8 @@ function cli.info(args)
     { "BLAS", string.format("%s, %d threads%s", b.blas, b.blas_threads,
       blas_config ~= "" and " (" .. blas_config .. ")" or "") },
     { "OpenMP", string.format("%d threads", b.threads) },
+    { "CPU", string.format("%s kernels (this CPU runs: %s; WICK_CPU_ISA picks one)", b.cpu_isa,
+      table.concat(b.cpu_isas, ", ")) },
     { "CUDA", cuda_line(b) },
     { "NCCL", b.nccl and "yes" or "no" },
     { "Gloo", b.gloo and "yes" or "no" },
