@@ -202,3 +202,39 @@ end }
     assert.matches("default config %(recipes/hello.yaml%):\ndata:\n", r.out)
   end)
 end)
+
+-- The README's first example, typed without `run`: a file returning a recipe runs as
+-- `wick run FILE` would (it used to crash in wick.recipe, or exit 0 having done nothing).
+describe("wick RECIPE (without run)", function()
+  local dir
+  before_each(function() dir = helper.tmpdir() end)
+  after_each(function() helper.rmdir(dir) end)
+
+  it("runs recipes/hello.lua as wick run does, with overrides", function()
+    local direct = helper.run({ "recipes/hello.lua", "data.n=20" })
+    local run = helper.run({ "run", "recipes/hello.lua", "data.n=20" })
+    assert.are.equal(0, direct.code, direct.err)
+    assert.are.equal("", direct.err)
+    assert.are.equal(run.out, direct.out)
+    assert.matches("\nhello: y = [%d.]+ %* x %+ 2%.0000 fitted on 20 points", direct.out)
+  end)
+
+  it("runs a recipe returned through a local, and still rejects unknown keys", function()
+    helper.write(dir .. "/r.lua", [[
+local r = wick.recipe { config = { count = 2 }, main = function(cfg) print("count " .. cfg.count) end }
+return r
+]])
+    local r = helper.run({ dir .. "/r.lua", "count=3" })
+    assert.are.equal(0, r.code, r.err)
+    assert.are.equal("# resolved config of " .. dir .. "/r.lua\ncount: 3\ncount 3\n", r.out)
+    r = helper.run({ dir .. "/r.lua", "cuont=3" })
+    assert.are.equal(1, r.code)
+    assert.are.equal("wick run: unknown config key 'cuont' (did you mean 'count'?)\n", r.err)
+  end)
+
+  it("leaves plain scripts alone", function()
+    helper.write(dir .. "/s.lua", "print('args', ...)\nreturn 42\n")
+    local r = helper.run({ dir .. "/s.lua", "a" })
+    assert.are.same({ "args\ta\n", "", 0 }, { r.out, r.err, r.code })
+  end)
+end)

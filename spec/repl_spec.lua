@@ -184,6 +184,27 @@ describe("wick.repl.complete", function()
     assert.are.same({"cfg:run"}, (repl.complete("cfg:r", env)))
   end)
 
+  it("completes nn.Module instances: methods after ':', children and parameters after '.'", function()
+    local net = wick.nn.Sequential(wick.nn.Linear(2, 2))
+    net.head = wick.nn.Linear(2, 1)
+    local e = { net = net }
+    assert.are.same({ "net:named_buffers", "net:named_children", "net:named_modules", "net:named_parameters" },
+      (repl.complete("net:named_", e)))
+    assert.are.same({ "net:parameters" }, (repl.complete("net:para", e)))
+    assert.are.same({ "net.head" }, (repl.complete("net.he", e)))
+    assert.are.same({ "net.head.bias" }, (repl.complete("net.head.bi", e)))
+    assert.are.same({ "net.train", "net.training" }, (repl.complete("net.trai", e)))
+    assert.are.same({}, (repl.complete("net:is_mod", e)))
+  end)
+
+  it("completes an optimizer's API, not its internal helpers", function()
+    local e = { opt = wick.optim.SGD(wick.nn.Linear(2, 2):parameters(), { lr = 0.1 }) }
+    assert.are.same({ "opt:add_param_group", "opt:load_state_dict", "opt:state_dict", "opt:step", "opt:zero_grad" },
+      (repl.complete("opt:", e)))
+    assert.are.same({}, (repl.complete("opt.check", e)))
+    assert.are.same({}, (repl.complete("opt.su", e)))
+  end)
+
   it("offers nothing for unknown names and numbers", function()
     assert.are.same({}, (repl.complete("nothing.he", env)))
     assert.are.same({}, (repl.complete("x = 1.5", env)))

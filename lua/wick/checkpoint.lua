@@ -1,6 +1,6 @@
 -- wick.checkpoint.save/load: model + optimizer + scheduler + counters + RNG states in one
--- safetensors file (tensors, and a YAML description in the metadata), written atomically.
--- The layout is documented in docs/checkpoints.md.
+-- safetensors file (tensors, and a YAML description in the metadata), written atomically, with
+-- a CRC-32C of every tensor checked on load. The layout is documented in docs/checkpoints.md.
 local wick = require("wick")
 local config = require("wick.config")
 
@@ -13,6 +13,12 @@ local RESERVED = { model = true, optimizer = true, scheduler = true, loader = tr
 local is_tensor = wick.is_tensor
 
 local function fail(op, fmt, ...) error(op .. ": " .. fmt:format(...), 0) end
+
+-- The checksum of a tensor's data: "crc32c:" and 8 hex digits (a string to YAML, whatever the digits).
+local function checksum(t)
+  if t.device ~= "cpu" then t = t:to("cpu") end
+  return string.format("crc32c:%08x", wick._crc32c(t))
+end
 
 -- tensor -> parameter name in the model (the name is what optimizer state is keyed by, so that
 -- it survives a reordering of the parameters or of the optimizer's list).
@@ -130,6 +136,8 @@ function M.save(path, spec)
     tensors["rng." .. name] = g:get_state()
     meta.rng[#meta.rng + 1] = name
   end
+  meta.checksums = {}
+  for name, t in pairs(tensors) do meta.checksums[name] = checksum(t) end
   wick.save(path, tensors, { metadata = { format = FORMAT, version = VERSION, [FORMAT] = config.dump(meta) } })
   return path
 end
@@ -185,6 +193,21 @@ local function read(op, path)
   if md.version ~= VERSION then fail(op, "'%s' has checkpoint version %s (this wick reads %s)", path, tostring(md.version), VERSION) end
   local ok, meta = pcall(config.loads, md[FORMAT])
   if not ok or type(meta) ~= "table" then fail(op, "'%s' has an unreadable '%s' description", path, FORMAT) end
+  -- every tensor against its checksum (checkpoints written before checksums have none), in name
+  -- order so that the first corrupt tensor named is always the same
+  if type(meta.checksums) == "table" then
+    local names = {}
+    for name in pairs(tensors) do names[#names + 1] = name end
+    table.sort(names)
+    for _, name in ipairs(names) do
+      local want = meta.checksums[name]
+      if want == nil then fail(op, "'%s': tensor '%s' has no checksum", path, name) end
+      local got = checksum(tensors[name])
+      if got ~= tostring(want) then
+        fail(op, "'%s': tensor '%s' is corrupt (checksum %s, expected %s)", path, name, got, tostring(want))
+      end
+    end
+  end
   return tensors, meta
 end
 

@@ -63,4 +63,20 @@ function class.isinstance(obj, cls)
   return false
 end
 
+-- Wraps cls's methods (lowercase names, but those in `skip`) so that a call with '.' instead of
+-- ':' (Python's m.parameters()) says how to write it, instead of failing inside the method:
+-- "<what>: call parameters with ':' (write m:parameters(), not m.parameters())".
+function class.guard_methods(cls, what, var, skip)
+  for name, f in pairs(cls) do
+    if type(f) == "function" and type(name) == "string" and name:match("^%l") and not (skip and skip[name]) then
+      cls[name] = function(self, ...)
+        if not class.isinstance(self, cls) then
+          error(string.format("%s: call %s with ':' (write %s:%s(), not %s.%s())", what, name, var, name, var, name), 0)
+        end
+        return f(self, ...)
+      end
+    end
+  end
+end
+
 return class

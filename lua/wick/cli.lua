@@ -153,6 +153,9 @@ local function run_recipe(r, path, rest, opts)
   if not started then return fail("wick run", tostring(run)) end
   local guard <close> = run
   run.result = r:start(cfg, path)
+  -- the recipe succeeded; a run that could not be recorded still fails the command
+  local recorded, rerr = pcall(run.finish, run)
+  if not recorded then return fail("wick run", "could not record the run in " .. run.dir .. ": " .. tostring(rerr)) end
   return 0
 end
 
@@ -187,7 +190,10 @@ local function launch(opts, args, file_index)
     if not ok then return fail("wick run", dir) end
     local code = require("wick.dist.launch").run(opts, args, file_index)
     local recorded, err = pcall(runs.launch_end, dir, code, named)
-    if not recorded then io.stderr:write("wick run: could not record the run in ", dir, ": ", tostring(err), "\n") end
+    if not recorded then
+      fail("wick run", "could not record the run in " .. dir .. ": " .. tostring(err))
+      return code ~= 0 and code or 1
+    end
     return code
   end
   return run_file(args, file_index, opts)
@@ -218,15 +224,26 @@ local function resume_args(opts, args, file_index)
   out[#out + 1] = info.config
   table.move(args, recipe_given and file_index + 1 or file_index, #args, #out + 1, out)
   opts.run_dir = info.dir
+  if info.warning then io.stderr:write("wick run: ", info.warning, "\n") end
   io.stdout:write(string.format("wick run: resuming %s (%s) from %s (%s)\n", info.dir, recipe_path,
-    require("wick.runs").CHECKPOINT, require("wick.runs").describe_counters(info.counters)))
+    info.checkpoint:match("[^/]*$"), require("wick.runs").describe_counters(info.counters)))
   io.stdout:flush()
   return out, file_index
 end
 
+local run_command
+
 function cli.run(args)
-  -- a worker of `wick run -n N`: if its launcher dies, what the worker started goes too
-  if os.getenv("WICK_DIST_AGENT_STORE") == "1" then require("wick.core")._dist.worker_guard() end
+  -- a worker of `wick run -n N`: if its launcher dies, what the worker started goes too; its
+  -- error is recorded for the launcher, which names the rank that failed first
+  if os.getenv("WICK_DIST_AGENT_STORE") == "1" and os.getenv("RANK") then
+    require("wick.core")._dist.worker_guard()
+    return require("wick.dist.launch").worker_run(run_command, args)
+  end
+  return run_command(args)
+end
+
+function run_command(args)
   local opts, file_index = parse_run_options(args)
   if not opts then
     fail("wick run", file_index)

@@ -32,7 +32,9 @@ local function new(spec, level)
   end
   -- a relative config file is beside the recipe file: remember where the caller lives (the
   -- runner sets dir from the path it ran, which also covers recipes built by helpers)
-  local src = debug.getinfo(level, "S").source
+  -- (none when `return wick.recipe{...}` was a tail call from a main chunk)
+  local info = debug.getinfo(level, "S")
+  local src = info and info.source or "=?"
   local dir = src:sub(1, 1) == "@" and (src:sub(2):match("^(.*)/[^/]*$") or ".") or "."
   return setmetatable({ config = c, main = spec.main, description = spec.description, dir = dir }, Recipe)
 end

@@ -188,6 +188,25 @@ local function field_names(v, methods_only)
   local wick = package.loaded.wick
   if type(v) == "table" then
     add_table(v, 0)
+    -- an instance whose class looks fields up with a function (nn.Module): the methods of the
+    -- class and its parents, and a module's parameters, buffers, children and attributes
+    local mt = getmetatable(v)
+    if type(mt) == "table" and rawget(mt, "__name") and type(rawget(mt, "__index")) == "function" then
+      local c = mt
+      while type(c) == "table" do
+        add_table(c, 5)
+        c = rawget(c, "super")
+      end
+      local Module = package.loaded["wick.nn.module"]
+      if Module and Module.is_module(v) then
+        local s = Module._state(v)
+        for _, map in ipairs { s.params, s.buffers, s.modules, s.attrs } do
+          for k, val in pairs(map) do add(k, val) end
+        end
+        for _, k in ipairs { "Parameter", "is_module", "type_name", "glob_matches" } do names[k] = nil end -- not methods
+      end
+    end
+    names.super = nil -- the class chain's link, not an API
   elseif type(v) == "string" then
     add_table(string, 0)
   elseif wick and wick.is_tensor and wick.is_tensor(v) then

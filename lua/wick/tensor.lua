@@ -14,6 +14,19 @@ meta.__tostring = function(t)
   error(s, 0)
 end
 
+-- x.sahpe (a typo, or a Python habit such as x.numpy) raises instead of giving nil: the C
+-- __index calls this for a field that is no method, property or getter.
+local PROPERTIES = { "shape", "dtype", "device", "ndim", "T", "is_cuda" }
+wick._tensor_hooks.missing = function(_, k)
+  local names = {}
+  for name in pairs(Tensor) do if type(name) == "string" then names[#names + 1] = name end end
+  for name in pairs(wick._tensor_getters) do names[#names + 1] = name end
+  table.move(PROPERTIES, 1, #PROPERTIES, #names + 1, names)
+  table.sort(names)
+  local s = require("wick.config").suggest(k, names)
+  error(string.format("Tensor: no field or method '%s'%s", k, s and string.format(" (did you mean '%s'?)", s) or ""), 0)
+end
+
 wick.set_printoptions = tensor_str.set_printoptions
 wick.get_printoptions = tensor_str.get_printoptions
 

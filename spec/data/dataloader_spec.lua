@@ -184,3 +184,39 @@ describe("progress bar", function()
     assert.are.equal("", e)
   end)
 end)
+
+-- PyTorch's `for x, y in loader:` is `for x, y in loader() do`; what a Python habit writes
+-- instead raises with that spelling.
+describe("DataLoader loops", function()
+  local LOOP = "write 'for x, y in loader() do' (or 'for step, x, y in loader:iter() do' for a 0-based step too)"
+
+  it("loader() yields x, y per batch, an epoch per loop", function()
+    local loader = data.DataLoader(ds, { batch_size = 4 })
+    for _ = 1, 2 do
+      local got = {}
+      for x, y in loader() do got[#got + 1] = { x:size(0), y:tolist() } end
+      assert.are.same({ { 4, { 0, 1, 2, 3 } }, { 4, { 4, 5, 6, 7 } }, { 2, { 8, 9 } } }, got)
+    end
+  end)
+
+  it("loader() with workers closes them when the loop breaks", function()
+    local loader = data.DataLoader(ds, { batch_size = 2, num_workers = 2 })
+    for x, y in loader() do
+      assert.are.same({ 0, 1 }, y:tolist())
+      break
+    end
+    local n = 0
+    for _ in loader() do n = n + 1 end
+    assert.are.equal(5, n)
+  end)
+
+  it("`for x, y in loader do` and ipairs(loader) raise with the right spelling", function()
+    local loader = data.DataLoader(ds, { batch_size = 4 })
+    assert.are.equal("DataLoader: a loader is not an iterator: " .. LOOP,
+      err(function() for _ in loader do end end))
+    assert.are.equal("DataLoader: loader[1] is not a batch (ipairs(loader) runs no loop): " .. LOOP,
+      err(function() for _ in ipairs(loader) do end end))
+    assert.is_nil(loader.no_such_field)
+    assert.are.equal(4, loader.batch_size)
+  end)
+end)

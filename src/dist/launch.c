@@ -144,6 +144,17 @@ static void on_signal(int sig) {
   errno = saved;
 }
 
+/* A worker's exit wakes the loop at once, so that exits are seen in the order they happen. */
+static void on_child(int sig) {
+  (void)sig;
+  int saved = errno;
+  if (wake_pipe[1] >= 0) {
+    ssize_t w = write(wake_pipe[1], "c", 1);
+    (void)w;
+  }
+  errno = saved;
+}
+
 static int64_t now_ms(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -237,12 +248,18 @@ void wick_dist_supervise(wick_proc *procs, int n, const wick_supervise_opts *o, 
   *interrupted = 0;
   got_signal = 0;
   if (pipe2(wake_pipe, O_CLOEXEC | O_NONBLOCK) != 0) wake_pipe[0] = wake_pipe[1] = -1;
-  struct sigaction sa, old_int, old_term;
+  struct sigaction sa, sc, old_int, old_term, old_chld;
   memset(&sa, 0, sizeof sa);
   sa.sa_handler = on_signal;
   sigemptyset(&sa.sa_mask);
   sigaction(SIGINT, &sa, &old_int);
   sigaction(SIGTERM, &sa, &old_term);
+  memset(&sc, 0, sizeof sc);
+  sc.sa_handler = on_child;
+  sc.sa_flags = SA_RESTART | SA_NOCLDSTOP;
+  sigemptyset(&sc.sa_mask);
+  sigaction(SIGCHLD, &sc, &old_chld);
+  int pass = 0;
 
   struct pollfd *fds = calloc((size_t)n * 3 + 1, sizeof *fds);
   int *who = calloc((size_t)n * 3 + 1, sizeof *who);
@@ -268,6 +285,7 @@ void wick_dist_supervise(wick_proc *procs, int n, const wick_supervise_opts *o, 
       }
     }
     int alive = 0;
+    pass++;
     for (int i = 0; i < n; i++) {
       wick_proc *p = &procs[i];
       if (p->exited) continue;
@@ -275,6 +293,8 @@ void wick_dist_supervise(wick_proc *procs, int n, const wick_supervise_opts *o, 
       pid_t r = waitpid(p->pid, &st, WNOHANG);
       if (r == p->pid) {
         p->exited = 1;
+        p->exit_pass = pass;
+        p->after_stop = stopping;
         if (WIFSIGNALED(st)) p->sig = WTERMSIG(st);
         else p->code = WEXITSTATUS(st);
         if (!stopping && (p->sig || p->code)) {
@@ -326,6 +346,7 @@ void wick_dist_supervise(wick_proc *procs, int n, const wick_supervise_opts *o, 
   free(who);
   sigaction(SIGINT, &old_int, NULL);
   sigaction(SIGTERM, &old_term, NULL);
+  sigaction(SIGCHLD, &old_chld, NULL);
   close_fd(&wake_pipe[0]);
   close_fd(&wake_pipe[1]);
 }

@@ -19,6 +19,9 @@ typedef struct {
   int msg_fd;         /* spawn: the error message pipe, or -1 */
   /* filled by supervision */
   int exited, code, sig; /* exit code, or the signal that killed it (sig > 0) */
+  int exit_pass;         /* the supervision pass that saw the exit (exits wake it at once, so
+                          * passes order them); 0 while running */
+  int after_stop;        /* it exited after the supervisor began stopping the workers */
   char *msg;             /* what came through msg_fd (malloc'ed, NUL-terminated) or NULL */
   size_t msg_len;
   char tail[WICK_PROC_TAIL]; /* the last stderr bytes, a ring */

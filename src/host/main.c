@@ -145,6 +145,39 @@ static int run_chunk_status(lua_State *L, int status) {
   return status == LUA_OK;
 }
 
+/* `wick run ...` and `wick info` are Lua policy: wick.cli.main(command, args...), with the
+ * command argv[first], or `command` before argv[first..] when it is not NULL. */
+static int run_cli(lua_State *L, const char *command, char **argv, int argc, int first) {
+  lua_getglobal(L, "require");
+  lua_pushliteral(L, "wick.cli");
+  int status = wick_host_docall(L, 1, 1);
+  if (status != LUA_OK) { wick_host_report(L, status); return 0; }
+  lua_getfield(L, -1, "main");
+  lua_remove(L, -2);
+  luaL_checkstack(L, argc - first + 3, "too many arguments");
+  if (command) lua_pushstring(L, command);
+  for (int i = first; i < argc; i++) lua_pushstring(L, argv[i]);
+  status = wick_host_docall(L, argc - first + (command != NULL), 1);
+  if (status != LUA_OK) { wick_host_report(L, status); return 0; }
+  int ok = lua_isinteger(L, -1) ? (int)lua_tointeger(L, -1) == 0 : lua_toboolean(L, -1) || lua_isnil(L, -1);
+  lua_pop(L, 1);
+  return ok;
+}
+
+/* A script that returns wick.recipe{...} (the README's first example, `wick recipes/hello.lua`)
+ * runs as `wick run FILE ARGS...` would: config resolved, run directory, result recorded. */
+static int is_recipe(lua_State *L) {
+  /* stack: value */
+  lua_getglobal(L, "require");
+  lua_pushliteral(L, "wick.recipe");
+  if (wick_host_docall(L, 1, 1) != LUA_OK) { lua_pop(L, 1); return 0; }
+  lua_getfield(L, -1, "is_recipe");
+  lua_pushvalue(L, -3);
+  int yes = wick_host_docall(L, 1, 1) == LUA_OK && lua_toboolean(L, -1);
+  lua_pop(L, 2);
+  return yes;
+}
+
 static int run_script(lua_State *L, char **argv, int argc, int script) {
   const char *fname = strcmp(argv[script], "-") == 0 ? NULL : argv[script];
   int status = luaL_loadfile(L, fname);
@@ -152,25 +185,11 @@ static int run_script(lua_State *L, char **argv, int argc, int script) {
   int nargs = argc - script - 1;
   luaL_checkstack(L, nargs + 3, "too many arguments to script");
   for (int i = script + 1; i < argc; i++) lua_pushstring(L, argv[i]);
-  status = wick_host_docall(L, nargs, 0);
-  wick_host_report(L, status);
-  return status == LUA_OK;
-}
-
-/* `wick run ...` and `wick info` are Lua policy: wick.cli.main(command, args...). */
-static int run_cli(lua_State *L, char **argv, int argc, int first) {
-  lua_getglobal(L, "require");
-  lua_pushliteral(L, "wick.cli");
-  int status = wick_host_docall(L, 1, 1);
+  status = wick_host_docall(L, nargs, 1);
   if (status != LUA_OK) { wick_host_report(L, status); return 0; }
-  lua_getfield(L, -1, "main");
-  lua_remove(L, -2);
-  for (int i = first; i < argc; i++) lua_pushstring(L, argv[i]);
-  status = wick_host_docall(L, argc - first, 1);
-  if (status != LUA_OK) { wick_host_report(L, status); return 0; }
-  int ok = lua_isinteger(L, -1) ? (int)lua_tointeger(L, -1) == 0 : lua_toboolean(L, -1) || lua_isnil(L, -1);
+  int recipe = fname && is_recipe(L);
   lua_pop(L, 1);
-  return ok;
+  return recipe ? run_cli(L, "run", argv, argc, script) : 1;
 }
 
 /* With WICK_CHECK_LEAKS=1 (the test suite sets it), every tensor must be gone once the Lua
@@ -236,7 +255,7 @@ int main(int argc, char **argv) {
   if (ok && script && (strcmp(argv[script], "run") == 0 || strcmp(argv[script], "info") == 0 ||
                        strcmp(argv[script], "runs") == 0 || strcmp(argv[script], "convert") == 0)) {
     create_arg(L, argv, argc, script);
-    ok = run_cli(L, argv, argc, script);
+    ok = run_cli(L, NULL, argv, argc, script);
     lua_close(L);
     return check_leaks(ok) ? 0 : 1;
   }

@@ -40,24 +40,34 @@ static uint32_t be32(const unsigned char *p) {
   return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
-/* Reads exactly n bytes; returns the count read (short at EOF) or -1 on a zlib error. */
+/* Reads exactly n bytes; returns the count read (short at the end of the data) or -1 on a zlib
+ * error, a gzip stream cut short included (zlib's "unexpected end of file"). */
 static int64_t gz_read_full(gzFile f, void *buf, size_t n) {
   size_t done = 0;
   while (done < n) {
     size_t want = n - done < IO_CHUNK ? n - done : IO_CHUNK;
     int got = gzread(f, (char *)buf + done, (unsigned)want);
     if (got < 0) return -1;
-    if (got == 0) break;
+    if (got == 0) {
+      int zerr = 0;
+      gzerror(f, &zerr);
+      if (zerr != Z_OK) return -1;
+      break;
+    }
     done += (size_t)got;
   }
   return (int64_t)done;
 }
 
-/* A failed gzread: an I/O error, or zlib's word on corrupt data (without the path it adds). */
-static wick_status gz_fail(gzFile f, const char *path) {
+/* A failed gzread: an I/O error, a file cut short, or zlib's word on corrupt data (without the
+ * path it adds). size: the file's. */
+static wick_status gz_fail(gzFile f, const char *path, int64_t size) {
   int zerr = 0;
   const char *msg = gzerror(f, &zerr);
   if (zerr == Z_ERRNO) return wick_errorf(WICK_ERR_IO, "idx: cannot read '%s': %s", path, strerror(errno));
+  if (zerr == Z_BUF_ERROR)
+    return wick_errorf(WICK_ERR_PARSE, "idx: '%s': truncated gzip file (%lld bytes): the compressed data ends early",
+                       path, (long long)size);
   size_t n = strlen(path);
   if (strncmp(msg, path, n) == 0 && strncmp(msg + n, ": ", 2) == 0) msg += n + 2;
   return wick_errorf(WICK_ERR_PARSE, "idx: '%s': corrupt gzip data (%s)", path, msg);
@@ -120,7 +130,7 @@ static wick_status read_body(gzFile f, const char *path, bool gz, int64_t size, 
                              wick_tensor **out) {
   unsigned char head[4 + 4 * WICK_MAX_DIMS];
   int64_t got = gz_read_full(f, head, 4);
-  if (got < 0) return gz_fail(f, path);
+  if (got < 0) return gz_fail(f, path, size);
   if (got < 4)
     return wick_errorf(WICK_ERR_PARSE, "idx: '%s': file too short for an IDX header (%lld bytes)",
                        path, (long long)got);
@@ -134,7 +144,7 @@ static wick_status read_body(gzFile f, const char *path, bool gz, int64_t size, 
     return wick_errorf(WICK_ERR_PARSE, "idx: '%s': %d dimensions (expected 1 to %d)", path, ndim,
                        WICK_MAX_DIMS);
   got = gz_read_full(f, head + 4, 4 * (size_t)ndim);
-  if (got < 0) return gz_fail(f, path);
+  if (got < 0) return gz_fail(f, path, size);
   if (got < 4 * ndim)
     return wick_errorf(WICK_ERR_PARSE, "idx: '%s': truncated header (%lld of %d bytes)", path,
                        (long long)(4 + got), 4 + 4 * ndim);
@@ -152,8 +162,11 @@ static wick_status read_body(gzFile f, const char *path, bool gz, int64_t size, 
     return wick_errorf(WICK_ERR_PARSE, "idx: '%s': dims %s are too large", path, shape);
   /* the data length the file says it has, checked before allocating anything */
   int64_t have = gz ? (int64_t)((isize - (uint32_t)header) & 0xffffffffu) : size - header;
-  bool ok = gz ? have == (expect & 0xffffffff) && expect <= size * DEFLATE_MAX_RATIO : have == expect;
-  if (!ok)
+  /* a gzip file cut short has no trailer (its last bytes are compressed data): when the
+   * trailer's length disagrees, the data is read anyway (bounded by the deflate ratio) to tell
+   * a truncated file from a wrong length */
+  bool mismatch = gz ? have != (expect & 0xffffffff) : have != expect;
+  if ((mismatch && !gz) || (gz && expect > size * DEFLATE_MAX_RATIO))
     return wick_errorf(WICK_ERR_PARSE,
                        "idx: '%s': data length %lld bytes does not match dims %s of %s (%lld bytes)",
                        path, (long long)have, shape, ty->name, (long long)expect);
@@ -168,7 +181,11 @@ static wick_status read_body(gzFile f, const char *path, bool gz, int64_t size, 
   /* one more read reaches the end of the gzip stream, where zlib checks the CRC */
   int64_t more = got == expect ? gz_read_full(f, &extra, 1) : 0;
   wick_status s = WICK_OK;
-  if (got < 0 || more < 0) s = gz_fail(f, path);
+  if (got < 0 || more < 0) s = gz_fail(f, path, size);
+  else if (mismatch)
+    s = wick_errorf(WICK_ERR_PARSE,
+                    "idx: '%s': data length %lld bytes does not match dims %s of %s (%lld bytes)",
+                    path, (long long)have, shape, ty->name, (long long)expect);
   else if (got < expect)
     s = wick_errorf(WICK_ERR_PARSE, "idx: '%s': truncated data (%lld of %lld bytes)", path,
                     (long long)got, (long long)expect);

@@ -60,6 +60,10 @@ wick_tensor *l_testtensor(lua_State *L, int idx) {
 
 wick_tensor *l_checktensor(lua_State *L, int idx) {
   l_tensor_box *box = l_tobox(L, idx);
+  lua_Debug ar;
+  /* x.item() (Python's dot): the method got no tensor at all */
+  if (!box && idx == 1 && lua_isnone(L, 1) && lua_getstack(L, 0, &ar) && lua_getinfo(L, "n", &ar) && ar.name)
+    l_errorf(L, "Tensor: call %s with ':' (write x:%s(), not x.%s())", ar.name, ar.name, ar.name);
   if (!box) luaL_typeerror(L, idx, L_TENSOR_MT);
   if (!box->t) l_errorf(L, "attempt to use a released tensor");
   return box->t;

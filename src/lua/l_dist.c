@@ -288,7 +288,7 @@ static int l_procs_supervise(lua_State *L) {
   return 2;
 }
 
-/* procs:result(i, tail_lines) -> {pid, code, signal, message, tail} */
+/* procs:result(i, tail_lines) -> {pid, code, signal, message, tail, exit_pass, after_stop} */
 static int l_procs_result(lua_State *L) {
   wick_proc *p = checkproc(L);
   int lines = (int)luaL_optinteger(L, 3, 20);
@@ -299,6 +299,10 @@ static int l_procs_result(lua_State *L) {
   lua_setfield(L, -2, "code");
   lua_pushinteger(L, p->sig);
   lua_setfield(L, -2, "signal");
+  lua_pushinteger(L, p->exit_pass);
+  lua_setfield(L, -2, "exit_pass");
+  lua_pushboolean(L, p->after_stop);
+  lua_setfield(L, -2, "after_stop");
   if (p->msg) {
     lua_pushlstring(L, p->msg, p->msg_len);
     lua_setfield(L, -2, "message");

@@ -2,6 +2,7 @@
  * from and to Lua tables of name -> tensor. */
 #include <string.h>
 
+#include "io/checksum.h"
 #include "io/safetensors.h"
 #include "l_aux.h"
 
@@ -139,6 +140,14 @@ static int l_load(lua_State *L) {
   return 2;
 }
 
+/* core._crc32c(t) -> the CRC-32C of a CPU tensor's data (checkpoint checksums). */
+static int l_crc32c(lua_State *L) {
+  uint32_t crc = 0;
+  L_TRY(L, wick_tensor_crc32c(l_checktensor(L, 1), &crc));
+  lua_pushinteger(L, (lua_Integer)crc);
+  return 1;
+}
+
 void l_open_io(lua_State *L, int core, int methods) {
   (void)methods;
   if (luaL_newmetatable(L, L_ST_MT)) {
@@ -146,6 +155,6 @@ void l_open_io(lua_State *L, int core, int methods) {
     lua_setfield(L, -2, "__gc");
   }
   lua_pop(L, 1);
-  static const luaL_Reg fns[] = {{"save", l_save}, {"load", l_load}, {NULL, NULL}};
+  static const luaL_Reg fns[] = {{"save", l_save}, {"load", l_load}, {"_crc32c", l_crc32c}, {NULL, NULL}};
   l_setfuncs(L, core, fns);
 }

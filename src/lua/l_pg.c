@@ -1,6 +1,6 @@
 /* Bindings of the process group (src/dist/process_group.h): wick.core._pg, used by
- * lua/wick/dist/init.lua. `_pg.gloo` / `_pg.nccl` say which back-ends the build has; without
- * either only those flags are registered. */
+ * lua/wick/dist/ (init.lua, group.lua, collectives.lua). `_pg.gloo` / `_pg.nccl` say which
+ * back-ends the build has; without either only those flags are registered. */
 #include <string.h>
 
 #include "l_aux.h"

@@ -66,7 +66,12 @@ static int l_tensor_index(lua_State *L) {
       lua_call(L, 1, 1);
       return 1;
     }
-    return 0; /* nil: unknown field */
+    /* an unknown field: wick.tensor's hook raises with a suggestion (x.sahpe -> shape) */
+    if (lua_getfield(L, lua_upvalueindex(3), "missing") != LUA_TFUNCTION) return 0;
+    lua_pushvalue(L, 1);
+    lua_pushvalue(L, 2);
+    lua_call(L, 2, 1);
+    return 1;
   }
   int isint;
   lua_Integer i = lua_tointegerx(L, 2, &isint);
@@ -74,6 +79,8 @@ static int l_tensor_index(lua_State *L) {
     int64_t p[2] = {0, i};
     L_PUSH_NEW(L, o, wick_ag_view(WICK_VIEW_SELECT, t, 2, p, &o));
   }
+  if (lua_type(L, 2) == LUA_TTABLE) return l_errorf(L, "Tensor: x[{...}] is not an index: write x:index{...} "
+                                                     "(x:index{0, 1} is PyTorch's x[0, 1]; x[i] takes one integer)");
   return l_errorf(L, "Tensor: invalid index of type %s", luaL_typename(L, 2));
 }
 
@@ -92,6 +99,8 @@ static int l_tensor_newindex(lua_State *L) {
       }
       return l_errorf(L, "Tensor: cannot set field '%s'", lua_tostring(L, 2));
     }
+    if (lua_type(L, 2) == LUA_TTABLE) return l_errorf(L, "Tensor: x[{...}] = v is not an index: write x:index_put_({...}, v) "
+                                                       "(x:index_put_({0, 1}, v) is PyTorch's x[0, 1] = v)");
     return l_errorf(L, "Tensor: invalid index of type %s", luaL_typename(L, 2));
   }
   L_TRY(L, wick_ag_check_inplace("setitem", t));
@@ -465,8 +474,12 @@ void l_open_tensor(lua_State *L, int core, int methods) {
   lua_setfield(L, meta, "__newindex");
   lua_pushvalue(L, methods);
   lua_insert(L, -2);
-  /* stack: meta methods getters */
-  lua_pushcclosure(L, l_tensor_index, 2);
+  /* hooks set from Lua: missing(t, key) for an unknown field */
+  lua_newtable(L);
+  lua_pushvalue(L, -1);
+  lua_setfield(L, core, "_tensor_hooks");
+  /* stack: meta methods getters hooks */
+  lua_pushcclosure(L, l_tensor_index, 3);
   lua_setfield(L, meta, "__index");
   lua_pushliteral(L, "wick.Tensor");
   lua_setfield(L, meta, "__name");

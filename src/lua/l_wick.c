@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "cpu/iter.h"
+#include "cpu/threads.h"
 #include "cpu/vec.h"
 #include "l_aux.h"
 
@@ -62,10 +63,7 @@ static int l_perf_counter(lua_State *L) {
 }
 
 static int l_set_num_threads(lua_State *L) {
-  lua_Integer n = luaL_checkinteger(L, 1);
-  if (n < 1) return l_errorf(L, "set_num_threads: expected a positive number of threads (got %lld)", (long long)n);
-  omp_set_num_threads((int)n);
-  openblas_set_num_threads((int)n);
+  L_TRY(L, wick_set_num_threads(luaL_checkinteger(L, 1)));
   return 0;
 }
 

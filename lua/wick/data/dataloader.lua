@@ -1,7 +1,9 @@
 -- DataLoader(ds, {batch_size = 1, shuffle = false, sampler, drop_last = false, collate,
 -- num_workers = 0, seed, generator, prefetch_factor = 2, timeout = 0, worker_init_fn,
 -- pin_memory, progress, desc}), iterated as
---   for step, x, y in loader:iter() do ... end      -- step is 0-based; #loader batches
+--   for x, y in loader() do ... end                 -- PyTorch's `for x, y in loader:`
+--   for step, x, y in loader:iter() do ... end      -- enumerate(loader): step is 0-based
+-- #loader is the number of batches.
 -- Batches come from ds:get_batch(indices) when the dataset has it (and no collate is given),
 -- else from ds:get(i) per sample and collate (default_collate). shuffle draws like PyTorch's
 -- DataLoader: `seed = s` matches generator=torch.Generator().manual_seed(s), no seed matches
@@ -171,6 +173,25 @@ function DataLoader:iter()
     return step, source(step)
   end
   return next_batch, nil, nil, closer
+end
+
+-- `for x, y in loader() do`: one epoch of batches, without the step. The forms a Python habit
+-- suggests raise with that spelling: `for x, y in loader do` (Lua calls the loader with the
+-- loop's state and control) and ipairs(loader) (which would silently run no loop).
+local LOOP = "write 'for x, y in loader() do' (or 'for step, x, y in loader:iter() do' for a 0-based step too)"
+
+function DataLoader:__call(...)
+  if select("#", ...) > 0 then
+    error("DataLoader: a loader is not an iterator: " .. LOOP, 0)
+  end
+  local next_batch, _, _, closer = self:iter()
+  return function() return select(2, next_batch()) end, nil, nil, closer
+end
+
+function DataLoader:__index(k)
+  local v = DataLoader[k]
+  if v ~= nil or math.type(k) ~= "integer" then return v end
+  error(string.format("DataLoader: loader[%d] is not a batch (ipairs(loader) runs no loop): %s", k, LOOP), 0)
 end
 
 -- Stops the workers of an epoch still open (an iterator dropped without ending its loop);

@@ -27,6 +27,66 @@ end
 
 local function now() return require("wick").perf_counter() end
 
+-- ---- which rank failed first ----
+
+-- The store keys of the workers' error records (one set per start of the workers).
+local function error_key(rank) return "launch/error/" .. (os.getenv("WICK_RESTART") or "0") .. "/" .. rank end
+local ERROR_SEQ = "launch/error_seq"
+
+-- In a worker: runs fn(...) and, when it raises, records the error in the launcher's store
+-- before it propagates: "<n>\n<message and traceback>", n counting the errors of the run, so
+-- the launcher can tell the rank that failed first from peers that failed because of it
+-- ("Connection closed by peer"). The error then reaches the host as before (an object whose
+-- text already holds the traceback, which the host prints as is).
+function M.worker_run(fn, ...)
+  local rank = os.getenv("RANK")
+  local function handler(e)
+    local msg = type(e) == "string" and e or (getmetatable(e) and getmetatable(e).__tostring and tostring(e))
+    if not msg then return e end
+    local full = debug.traceback(msg, 2)
+    pcall(function()
+      local store <close> = core.TCPStore(os.getenv("MASTER_ADDR"), math.tointeger(tonumber(os.getenv("MASTER_PORT"))),
+        false, 5, os.getenv("WICK_DIST_SECRET"))
+      store:set_timeout(5)
+      store:set(error_key(rank), store:add(ERROR_SEQ, 1) .. "\n" .. full)
+    end)
+    return setmetatable({}, { __tostring = function() return full end })
+  end
+  local r = table.pack(xpcall(fn, handler, ...))
+  if not r[1] then error(r[2], 0) end
+  return table.unpack(r, 2, r.n)
+end
+
+-- The local worker that failed first, from the error records in the store and the order of
+-- the exits: a worker that failed without a record (a signal, an exit code) at or before the
+-- pass that saw the first recorded one exit comes first; else the first record; else the
+-- first exit. Returns its index, and the indices of the others.
+local function first_failure(procs, n, base, store, fallback)
+  local best_rec, best_seq, best_plain
+  local results = {}
+  for i = 0, n - 1 do
+    local r = procs:result(i, M.TAIL_LINES)
+    results[i] = r
+    local failed = r.signal > 0 or r.code ~= 0
+    local ok, rec = pcall(function()
+      if store:check({ error_key(base + i) }) then return store:get(error_key(base + i)) end
+    end)
+    local seq = ok and rec and math.tointeger(tonumber(rec:match("^(%d+)\n")))
+    if seq then r.error = rec:match("^%d+\n(.*)$") end
+    if seq then
+      if not best_seq or seq < best_seq then best_rec, best_seq = i, seq end
+    elseif failed and not r.after_stop then
+      if not best_plain or r.exit_pass < results[best_plain].exit_pass then best_plain = i end
+    end
+  end
+  local first = best_rec
+  if best_plain and (not best_rec or results[best_plain].exit_pass <= results[best_rec].exit_pass
+      or results[best_rec].exit_pass == 0) then
+    first = best_plain
+  end
+  return first or fallback, results
+end
+
 -- How long the nodes wait for each other at the start: WICK_RDZV_TIMEOUT seconds, else 900.
 local function rendezvous_timeout()
   local v = tonumber(os.getenv("WICK_RDZV_TIMEOUT") or "")
@@ -176,15 +236,27 @@ function M.run(opts, args, file_index)
     return finish(fail(string.format("stopped the workers of node %d: %s", node, watch.why)))
   end
   if failed then
-    local r = procs:result(failed, M.TAIL_LINES)
+    local results
+    failed, results = first_failure(procs, n, node * n, store, failed)
+    local r = results[failed]
     local rank = node * n + failed
-    local how = r.signal > 0 and string.format("killed by signal %d, %s", r.signal, spawn.signame(r.signal))
+    -- a rank stopped while it exited after its error (its error record says it failed first)
+    local how = r.error and r.after_stop and "raised an error" or r.signal > 0 and string.format("killed by signal %d, %s", r.signal, spawn.signame(r.signal))
       or string.format("exit code %d", r.code)
     local lines = { string.format("rank %d failed (%s)", rank, how) }
     if multi then pcall(store.set, store, "launch/failed", string.format("node %d: %s", node, lines[1])) end
     if r.tail ~= "" then
       lines[#lines + 1] = string.format("last lines of rank %d's stderr:", rank)
       for l in (r.tail .. "\n"):gmatch("([^\n]*)\n") do lines[#lines + 1] = "  " .. l end
+    elseif r.error then -- stopped before it could print its error: the record has it
+      lines[#lines + 1] = string.format("rank %d's error:", rank)
+      for l in (r.error .. "\n"):gmatch("([^\n]*)\n") do lines[#lines + 1] = "  " .. l end
+    end
+    local others = {}
+    for i = 0, n - 1 do if i ~= failed then others[#others + 1] = tostring(node * n + i) end end
+    if #others > 0 then
+      lines[#lines + 1] = string.format("wick run: %s %s stopped after rank %d failed",
+        #others == 1 and "rank" or "ranks", table.concat(others, ", "), rank)
     end
     return finish(fail(table.concat(lines, "\n")))
   end

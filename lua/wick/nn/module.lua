@@ -193,4 +193,9 @@ require("wick.nn.state_dict")(Module)
 require("wick.nn.repr").install(Module)
 require("wick.nn.summary")(Module)
 
+-- m.parameters() (Python's dot) calls the method without the module: say how to write it,
+-- instead of "attempt to index a nil value (local 'self')" inside the method.
+class.guard_methods(Module, "Module", "m", { is_module = true, type_name = true, glob_matches = true,
+  forward = true, extra_repr = true })
+
 return Module

@@ -12,7 +12,7 @@ local options = { "lr", "betas", "eps", "weight_decay", "amsgrad", "maximize" }
 -- amsgrad = false, maximize = false})
 function Adam:__init(params, opts)
   local op = self.__name
-  opts = Optimizer.check_options(op, opts, options)
+  opts = Optimizer._check_options(op, opts, options)
   local defaults = {
     lr = opts.lr or 1e-3, betas = opts.betas or { 0.9, 0.999 }, eps = opts.eps or 1e-8,
     weight_decay = opts.weight_decay or self._default_weight_decay,
@@ -26,7 +26,7 @@ Adam._decoupled = false
 
 function Adam:_check_group(g)
   local op = self.__name
-  local num, bool = Optimizer.check_number, Optimizer.check_boolean
+  local num, bool = Optimizer._check_number, Optimizer._check_boolean
   local lr, eps, wd = num(op, g, "lr"), num(op, g, "eps"), num(op, g, "weight_decay")
   bool(op, g, "amsgrad")
   bool(op, g, "maximize")

@@ -186,11 +186,12 @@ function Optimizer:__tostring()
   return table.concat(lines, "\n")
 end
 
--- Validates an options table against the names a constructor accepts.
-Optimizer.check_options = config.check_options
+-- Validates an options table against the names a constructor accepts (helpers of the
+-- optimizers, kept out of REPL completion by their leading underscore).
+Optimizer._check_options = config.check_options
 
 -- group[k] as a number, else "<op>: <k> must be a number (got <type>)".
-function Optimizer.check_number(op, group, k)
+function Optimizer._check_number(op, group, k)
   local v = group[k]
   if type(v) ~= "number" then
     error(string.format("%s: %s must be a number (got %s)", op, k, type(v)), 0)
@@ -198,12 +199,15 @@ function Optimizer.check_number(op, group, k)
   return v
 end
 
-function Optimizer.check_boolean(op, group, k)
+function Optimizer._check_boolean(op, group, k)
   local v = group[k]
   if type(v) ~= "boolean" then
     error(string.format("%s: %s must be a boolean (got %s)", op, k, type(v)), 0)
   end
   return v
 end
+
+-- opt.step() (Python's dot) says to write opt:step()
+class.guard_methods(Optimizer, "Optimizer", "opt")
 
 return Optimizer

@@ -11,7 +11,7 @@ local options = { "lr", "momentum", "dampening", "weight_decay", "nesterov", "ma
 -- SGD(params, {lr (required), momentum = 0, dampening = 0, weight_decay = 0, nesterov = false,
 -- maximize = false})
 function SGD:__init(params, opts)
-  opts = Optimizer.check_options("SGD", opts, options)
+  opts = Optimizer._check_options("SGD", opts, options)
   local defaults = {
     lr = opts.lr, momentum = opts.momentum or 0, dampening = opts.dampening or 0,
     weight_decay = opts.weight_decay or 0, nesterov = opts.nesterov or false,
@@ -22,7 +22,7 @@ end
 
 -- PyTorch's checks and messages ("not (x >= 0)" also rejects NaN).
 function SGD:_check_group(g)
-  local num, bool = Optimizer.check_number, Optimizer.check_boolean
+  local num, bool = Optimizer._check_number, Optimizer._check_boolean
   local lr, momentum = num("SGD", g, "lr"), num("SGD", g, "momentum")
   local dampening, wd = num("SGD", g, "dampening"), num("SGD", g, "weight_decay")
   local nesterov = bool("SGD", g, "nesterov")

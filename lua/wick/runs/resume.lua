@@ -15,6 +15,26 @@ local function fmt_value(v)
 end
 
 M.CHECKPOINT = "checkpoint.safetensors" -- the run's last checkpoint, in its directory
+M.PREVIOUS = "checkpoint.prev.safetensors" -- the one before, kept in case the last is corrupt
+
+-- The checkpoint a resume loads: the last one, else (missing, or failing its checks: a flipped
+-- byte fails its tensor's checksum) the previous one. Returns its path, its counters, and a
+-- warning when it is the previous one; raises with the last one's error when neither loads.
+function M.pick_checkpoint(dir)
+  local ck = require("wick.checkpoint")
+  local last, prev = dir .. "/" .. M.CHECKPOINT, dir .. "/" .. M.PREVIOUS
+  local ok, counters = pcall(ck.counters, last)
+  if ok then return last, counters end
+  local have_last = io.open(last, "rb")
+  if have_last then have_last:close() end
+  local pok, pcounters = pcall(ck.counters, prev)
+  if pok then
+    local why = have_last and tostring(counters) or ("no " .. M.CHECKPOINT)
+    return prev, pcounters, string.format("%s cannot be used (%s): resuming from %s", M.CHECKPOINT, why, M.PREVIOUS)
+  end
+  if not have_last then return nil end
+  error(counters, 0)
+end
 
 local function is_dir(path)
   return os.execute("test -d " .. quote(path)) == true
@@ -29,19 +49,17 @@ function M.check_resume(dir)
   if not meta or not read_file(dir .. "/config.yaml") then
     error(string.format("%s: '%s' is not a run directory (no meta.yaml or config.yaml)", op, dir), 0)
   end
-  local path = dir .. "/" .. M.CHECKPOINT
-  local f = io.open(path, "rb")
-  if not f then
+  require("wick.runs.lock").check(dir) -- a live run is not resumed under its feet
+  local ok, path, counters, warning = pcall(M.pick_checkpoint, dir)
+  if not ok then
+    error(string.format("%s: cannot read the checkpoint of '%s': %s", op, dir, tostring(path)), 0)
+  end
+  if not path then
     error(string.format("%s: '%s' has no checkpoint to resume from (no %s: the recipe saves one " ..
       "with wick.recipe.checkpoint, at the end of each epoch)", op, dir, M.CHECKPOINT), 0)
   end
-  f:close()
-  local ok, counters = pcall(require("wick.checkpoint").counters, path)
-  if not ok then
-    error(string.format("%s: cannot read the checkpoint of '%s': %s", op, dir, tostring(counters)), 0)
-  end
   return { dir = dir, recipe = meta.recipe, config = dir .. "/config.yaml", checkpoint = path,
-    counters = counters }
+    counters = counters, warning = warning }
 end
 
 -- "epoch 1, step 938" from a checkpoint's counters (epoch and step first, then the others).
@@ -113,7 +131,15 @@ function M.checkpoint(state, counters)
     if spec[k] ~= nil then error(string.format("%s: '%s' is both in state and in counters", op, tostring(k)), 0) end
     spec[k] = v
   end
+  -- the last checkpoint becomes the previous one (a resume falls back to it), then the new one
+  -- is written (atomically: a crash in between leaves the previous one to resume from)
   local path = cur.dir .. "/" .. M.CHECKPOINT
+  local last = io.open(path, "rb")
+  if last then
+    last:close()
+    local ok, err = os.rename(path, cur.dir .. "/" .. M.PREVIOUS)
+    if not ok then error(string.format("%s: cannot keep the previous checkpoint: %s", op, tostring(err)), 0) end
+  end
   require("wick.checkpoint").save(path, spec)
   return path
 end
@@ -124,7 +150,7 @@ function M.resume(state)
   check_state("wick.recipe.resume", state)
   local cur = current()
   if not cur or not cur.resume then return nil end
-  local path = cur.dir .. "/" .. M.CHECKPOINT
+  local path = M.pick_checkpoint(cur.dir) or (cur.dir .. "/" .. M.CHECKPOINT)
   local counters = require("wick.checkpoint").load(path, state)
   cur.resumed_from = counters
   if rank_now() == 0 then

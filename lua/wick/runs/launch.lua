@@ -1,0 +1,66 @@
+-- The run directory as seen by the launcher of `wick run -n N`: created (or reopened by
+-- --resume) before the workers start, its final status recorded after they exit.
+local core = require("wick.core")
+local util = require("wick.util")
+local files = require("wick.runs.files")
+local dir_ = require("wick.runs.dir")
+local lock = require("wick.runs.lock")
+
+local M = {}
+
+-- Creates the run directory, writes command.txt and meta.yaml, and sets WICK_RUN_DIR for the
+-- workers (with resume: reopens the run in run_dir, and WICK_RESUME tells the workers). Returns
+-- the directory, and whether it was named here (not by --run-dir). The launcher holds the
+-- directory's lock until launch_end.
+function M.launch_begin(path, run_dir, nproc, resume)
+  local dir = run_dir
+  if not resume then
+    if dir then files.mkdirs(dir) else dir = dir_.new_dir(dir_.name_of(path)) end
+  end
+  lock.acquire(dir)
+  local ok, err = pcall(function()
+    if resume then
+      require("wick.runs").resume_begin(dir, nproc)
+    else
+      files.write_file(dir .. "/command.txt", dir_.command_line() .. "\n")
+      files.write_meta(dir, dir_.new_meta(path, nproc))
+    end
+  end)
+  if not ok then
+    lock.release(dir)
+    error(err, 0)
+  end
+  core._dist.setenv("WICK_RUN_DIR", dir)
+  core._dist.setenv("WICK_RESUME", resume and dir or "")
+  return dir, run_dir == nil
+end
+
+-- After the workers: the final status (rank 0 recorded its metrics or error). A directory the
+-- launcher named itself is removed again when no recipe ran in it (a plain script, or a config
+-- error: as without -n, those leave no run).
+function M.launch_end(dir, code, named)
+  local ok, err = pcall(M.record_end, dir, code, named)
+  lock.release(dir)
+  if named then os.remove(dir) end -- rmdir: a directory left empty (see record_end)
+  if not ok then error(err, 0) end
+end
+
+function M.record_end(dir, code, named)
+  if named and not util.read_file(dir .. "/config.yaml") then
+    os.remove(dir .. "/command.txt")
+    os.remove(dir .. "/meta.yaml")
+    -- the directory goes (launch_end, once unlocked) when nothing else is in it
+    if os.execute("ls -A " .. util.shell_quote(dir) .. " | grep -qvx lock") ~= true then return end
+  end
+  local meta = files.read_meta(dir) or {}
+  if code == 0 and meta.status ~= "failed" then
+    meta.status = "completed"
+  else
+    meta.status = "failed"
+    meta.error = meta.error or "a worker failed (see the rank<k>.log files)"
+  end
+  meta.end_time = files.now_iso()
+  files.write_meta(dir, meta)
+end
+
+return M
