@@ -296,6 +296,7 @@ function cli.info(args)
     { "OpenMP", string.format("%d threads", b.threads) },
     { "CPU", string.format("%s kernels (this CPU runs: %s; WICK_CPU_ISA picks one)", b.cpu_isa,
       table.concat(b.cpu_isas, ", ")) },
+    { "conv", b.dnnl or "im2col + BLAS (built without oneDNN, or WICK_CONV=im2col)" },
     { "CUDA", cuda_line(b) },
     { "NCCL", b.nccl and "yes" or "no" },
     { "Gloo", b.gloo and "yes" or "no" },

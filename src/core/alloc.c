@@ -146,6 +146,12 @@ void wick_small_free(void *p, size_t nbytes) {
   if (p) block_free(p, nbytes);
 }
 
+void *wick_scratch_alloc(size_t nbytes) { return block_alloc(nbytes ? nbytes : 1); }
+
+void wick_scratch_free(void *p, size_t nbytes) {
+  if (p) block_free(p, nbytes ? nbytes : 1);
+}
+
 void wick_host_cache_clear(void) {
   lock();
   block *lists[NCLASS], *large[NLARGE];

@@ -7,6 +7,7 @@
 
 #include "cpu/iter.h"
 #include "cpu/threads.h"
+#include "cpu/conv_dnnl.h"
 #include "cpu/vec.h"
 #include "l_aux.h"
 
@@ -33,6 +34,8 @@ static int l_build_info(lua_State *L) {
     if (ok) { lua_pushstring(L, name); lua_rawseti(L, -2, ++k); }
   }
   lua_setfield(L, -2, "cpu_isas");
+  const char *dnnl = wick_dnnl_version(); /* NULL: convolutions use im2col + BLAS */
+  if (dnnl) { lua_pushstring(L, dnnl); lua_setfield(L, -2, "dnnl"); }
 #ifdef WICK_HAVE_CUDA
   lua_pushboolean(L, 1);
 #else
