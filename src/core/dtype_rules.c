@@ -28,15 +28,10 @@ wick_status wick_unary_check(wick_unop op, const char *name, const wick_tensor *
                              double p1, wick_dtype *ct) {
   wick_dtype d = a->dtype;
   bool fl = wick_dtype_is_float(d), b = d == WICK_DTYPE_BOOL;
+  unsigned flags = wick_unop_flags(op); /* core/oplist.h */
+  if (((flags & WICK_OPF_FLOAT_ONLY) && !fl) || ((flags & WICK_OPF_NO_BOOL) && b))
+    return not_implemented(name, d);
   switch (op) {
-    case WICK_UN_GELU: case WICK_UN_GELU_TANH: case WICK_UN_SILU: case WICK_UN_SOFTPLUS:
-    case WICK_UN_ELU: case WICK_UN_LEAKY_RELU:
-      if (!fl) return not_implemented(name, d);
-      break;
-    case WICK_UN_ABS: case WICK_UN_FLOOR: case WICK_UN_CEIL: case WICK_UN_ROUND:
-    case WICK_UN_TRUNC:
-      if (b) return not_implemented(name, d);
-      break;
     case WICK_UN_RELU:
       if (b) return wick_errorf(WICK_ERR_DTYPE, "relu: Boolean inputs not supported for relu");
       break;
@@ -66,6 +61,9 @@ static bool negative_int_scalar(const wick_tensor *t) {
 wick_status wick_binary_check(wick_binop op, const char *name, const wick_tensor *a,
                               const wick_tensor *b, wick_dtype ct) {
   bool bl = ct == WICK_DTYPE_BOOL;
+  unsigned flags = wick_binop_flags(op); /* core/oplist.h */
+  if (((flags & WICK_OPF_FLOAT_ONLY) && !wick_dtype_is_float(ct)) || ((flags & WICK_OPF_NO_BOOL) && bl))
+    return not_implemented(name, ct);
   switch (op) {
     case WICK_BIN_SUB:
       if (a->dtype == WICK_DTYPE_BOOL && b->dtype == WICK_DTYPE_BOOL)
@@ -74,9 +72,6 @@ wick_status wick_binary_check(wick_binop op, const char *name, const wick_tensor
       if (a->dtype == WICK_DTYPE_BOOL || b->dtype == WICK_DTYPE_BOOL)
         return wick_errorf(WICK_ERR_DTYPE,
                            "sub: subtraction with a bool tensor is not supported; use logical_not to invert a mask");
-      break;
-    case WICK_BIN_FLOOR_DIVIDE: case WICK_BIN_REMAINDER: case WICK_BIN_FMOD:
-      if (bl) return not_implemented(name, ct);
       break;
     case WICK_BIN_POW:
       if (bl && !b->wrapped_number) return not_implemented(name, ct);

@@ -9,6 +9,8 @@
 #define WICK_OPF_FLOAT_OUT 2u /* integer and bool inputs compute in f32 (div, exp, ...) */
 #define WICK_OPF_INT_ONLY 4u  /* not defined for floating point tensors (bitwise ops) */
 #define WICK_OPF_BY_HAND 8u   /* takes parameters or options: src/lua/l_math.c binds it by hand */
+#define WICK_OPF_FLOAT_ONLY 32u /* integer and bool inputs raise "not implemented for 'Long'" */
+#define WICK_OPF_NO_BOOL 64u    /* bool inputs raise "not implemented for 'Bool'" */
 
 /* Elementwise binary ops (backend slot `binary`): X(ENUM, "name", "NodeName" or NULL when
  * not differentiable, flags). Backward formulas: src/autograd/fn_pointwise.c. */
@@ -20,9 +22,9 @@
   X(POW, "pow", "PowBackward1", 0)                                   \
   X(MAXIMUM, "maximum", "MaximumBackward0", 0)                       \
   X(MINIMUM, "minimum", "MinimumBackward0", 0)                       \
-  X(FMOD, "fmod", "FmodBackward1", 0)                                \
-  X(REMAINDER, "remainder", "RemainderBackward1", 0)                 \
-  X(FLOOR_DIVIDE, "floor_divide", NULL, 0)                           \
+  X(FMOD, "fmod", "FmodBackward1", WICK_OPF_NO_BOOL)                 \
+  X(REMAINDER, "remainder", "RemainderBackward1", WICK_OPF_NO_BOOL)  \
+  X(FLOOR_DIVIDE, "floor_divide", NULL, WICK_OPF_NO_BOOL)            \
   X(ATAN2, "atan2", "Atan2Backward0", WICK_OPF_FLOAT_OUT)            \
   X(EQ, "eq", NULL, WICK_OPF_BOOL_OUT)                               \
   X(NE, "ne", NULL, WICK_OPF_BOOL_OUT)                               \
@@ -42,7 +44,7 @@
  * leaky_relu slope p0, elu alpha p0. */
 #define WICK_UNOP_LIST(X)                                                       \
   X(NEG, "neg", "NegBackward0", 0)                                              \
-  X(ABS, "abs", "AbsBackward0", 0)                                              \
+  X(ABS, "abs", "AbsBackward0", WICK_OPF_NO_BOOL)                               \
   X(SIGN, "sign", "SignBackward0", 0)                                           \
   X(RECIPROCAL, "reciprocal", "ReciprocalBackward0", WICK_OPF_FLOAT_OUT)        \
   X(SQUARE, "square", "PowBackward0", 0)                                        \
@@ -66,22 +68,22 @@
   X(ERF, "erf", "ErfBackward0", WICK_OPF_FLOAT_OUT)                             \
   X(SIGMOID, "sigmoid", "SigmoidBackward0", WICK_OPF_FLOAT_OUT)                 \
   X(RELU, "relu", "ReluBackward0", 0)                                           \
-  X(GELU, "gelu", "GeluBackward0", WICK_OPF_FLOAT_OUT | WICK_OPF_BY_HAND)       \
-  X(GELU_TANH, "gelu", "GeluBackward0", WICK_OPF_FLOAT_OUT | WICK_OPF_BY_HAND)  \
-  X(SILU, "silu", "SiluBackward0", WICK_OPF_FLOAT_OUT)                          \
-  X(SOFTPLUS, "softplus", "SoftplusBackward0", WICK_OPF_FLOAT_OUT)              \
-  X(FLOOR, "floor", "FloorBackward0", 0)                                        \
-  X(CEIL, "ceil", "CeilBackward0", 0)                                           \
-  X(ROUND, "round", "RoundBackward0", 0)                                        \
-  X(TRUNC, "trunc", "TruncBackward0", 0)                                        \
+  X(GELU, "gelu", "GeluBackward0", WICK_OPF_FLOAT_ONLY | WICK_OPF_BY_HAND)      \
+  X(GELU_TANH, "gelu", "GeluBackward0", WICK_OPF_FLOAT_ONLY | WICK_OPF_BY_HAND) \
+  X(SILU, "silu", "SiluBackward0", WICK_OPF_FLOAT_ONLY)                         \
+  X(SOFTPLUS, "softplus", "SoftplusBackward0", WICK_OPF_FLOAT_ONLY)             \
+  X(FLOOR, "floor", "FloorBackward0", WICK_OPF_NO_BOOL)                         \
+  X(CEIL, "ceil", "CeilBackward0", WICK_OPF_NO_BOOL)                            \
+  X(ROUND, "round", "RoundBackward0", WICK_OPF_NO_BOOL)                         \
+  X(TRUNC, "trunc", "TruncBackward0", WICK_OPF_NO_BOOL)                         \
   X(LOGICAL_NOT, "logical_not", NULL, WICK_OPF_BOOL_OUT)                        \
   X(BITWISE_NOT, "bitwise_not", NULL, WICK_OPF_INT_ONLY)                        \
   X(ISNAN, "isnan", NULL, WICK_OPF_BOOL_OUT)                                    \
   X(ISINF, "isinf", NULL, WICK_OPF_BOOL_OUT)                                    \
   X(ISFINITE, "isfinite", NULL, WICK_OPF_BOOL_OUT)                              \
   X(CLAMP, "clamp", "ClampBackward1", WICK_OPF_BY_HAND)                         \
-  X(LEAKY_RELU, "leaky_relu", "LeakyReluBackward0", WICK_OPF_BY_HAND)           \
-  X(ELU, "elu", "EluBackward0", WICK_OPF_FLOAT_OUT | WICK_OPF_BY_HAND)          \
+  X(LEAKY_RELU, "leaky_relu", "LeakyReluBackward0", WICK_OPF_FLOAT_ONLY | WICK_OPF_BY_HAND) \
+  X(ELU, "elu", "EluBackward0", WICK_OPF_FLOAT_ONLY | WICK_OPF_BY_HAND)         \
   X(HARDTANH, "hardtanh", "HardtanhBackward0", WICK_OPF_BY_HAND)
 
 /* Reductions over the last dims (backend slot `reduce`): X(ENUM, "name", flags). MAX/MIN are

@@ -107,6 +107,7 @@ wick_status wick_binary_(wick_binop op, wick_tensor *a, const wick_tensor *b) {
     wick_tensor_release(r);
     return s;
   }
+  WICK_TRY(wick_binary_check(op, name, a, b, a->dtype));
   const wick_backend *be;
   WICK_TRY(wick_backend_for(name, a->device, &be));
   wick_tensor *bc = NULL, *bx = NULL;

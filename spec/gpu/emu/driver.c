@@ -77,7 +77,7 @@ int main(void) {
     for (int op = 0; op < WICK_BIN_COUNT; op++) {
       unsigned flags = wick_binop_flags(op);
       if ((flags & WICK_OPF_INT_ONLY) && fl) continue;
-      if ((flags & WICK_OPF_FLOAT_OUT) && !fl) continue;
+      if ((flags & (WICK_OPF_FLOAT_OUT | WICK_OPF_FLOAT_ONLY)) && !fl) continue;
       int nz = !fl && (op == WICK_BIN_FMOD || op == WICK_BIN_REMAINDER || op == WICK_BIN_FLOOR_DIVIDE);
       for (int lay = 0; lay < 2; lay++) {
         wick_tensor *a0 = rnd(dt, 2, lay ? szt : sz, 0), *b0 = rnd(dt, 2, lay ? row : sz, nz);
@@ -107,7 +107,7 @@ int main(void) {
     /* unary */
     for (int op = 0; op < WICK_UN_COUNT; op++) {
       unsigned flags = wick_unop_flags(op);
-      if ((flags & WICK_OPF_FLOAT_OUT) && !fl) continue;
+      if ((flags & (WICK_OPF_FLOAT_OUT | WICK_OPF_FLOAT_ONLY)) && !fl) continue;
       if ((flags & WICK_OPF_INT_ONLY) && fl) continue;
       if (op == WICK_UN_NEG && dt == WICK_DTYPE_BOOL) continue;
       bool rb = flags & WICK_OPF_BOOL_OUT;
