@@ -39,6 +39,9 @@ template <typename C> __device__ __forceinline__ C arith(int op, C x, C y, int *
     }
     case WICK_BIN_FLOOR_DIVIDE: return floor(x / y);
     case WICK_BIN_ATAN2: return atan2(x, y);
+    case WICK_BIN_LOGADDEXP:
+      if (isinf(x) && x == y) return x;
+      return (x > y ? x : y) + log1p(exp(-fabs(x - y)));
     default: return 0;
   }
 }

@@ -62,7 +62,8 @@ describe("autograd", function()
       function(a, b) return a + b end, function(a, b) return a - b end,
       function(a, b) return a * b end, function(a, b) return a / (b * b + 1) end,
       function(a, b) return wick.maximum(a, b) end, function(a, b) return wick.minimum(a, b) end,
-      function(a, b) return wick.atan2(a, b) end, function(a) return -a end,
+      function(a, b) return wick.atan2(a, b) end, function(a, b) return wick.logaddexp(a, b) end,
+      function(a) return -a end,
       function(a) return a:exp() end, function(a) return a:tanh() end,
       function(a) return a:sigmoid() end, function(a) return a:relu() end,
       function(a) return a:gelu() end, function(a) return a:gelu{approximate = "tanh"} end,
@@ -207,7 +208,7 @@ describe("autograd", function()
     for op, name in pairs({ add = "AddBackward0", sub = "SubBackward0", mul = "MulBackward0",
         div = "DivBackward0", pow = "PowBackward1", maximum = "MaximumBackward0",
         minimum = "MinimumBackward0", fmod = "FmodBackward1", remainder = "RemainderBackward1",
-        atan2 = "Atan2Backward0" }) do
+        atan2 = "Atan2Backward0", logaddexp = "LogaddexpBackward0" }) do
       assert.are.equal(name, x[op](x, y).grad_fn:name(), op)
     end
     assert.is_nil(x:floor_divide(y).grad_fn)

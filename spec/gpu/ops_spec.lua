@@ -83,8 +83,8 @@ describe("CUDA kernels against the CPU", function()
   git("binary ops: every dtype and operand layout", function()
     local ops = {"add", "sub", "mul", "div", "pow", "maximum", "minimum", "fmod", "remainder",
       "floor_divide", "atan2", "eq", "ne", "lt", "le", "gt", "ge", "logical_and", "logical_or",
-      "logical_xor", "bitwise_and", "bitwise_or", "bitwise_xor"}
-    local math_op = {pow = true, atan2 = true, div = true}
+      "logical_xor", "bitwise_and", "bitwise_or", "bitwise_xor", "logaddexp"}
+    local math_op = {pow = true, atan2 = true, div = true, logaddexp = true}
     local nonzero = function(b) return wick.where(b:eq(0), wick.ones_like(b), b) end
     local pairs_of = {{"contiguous", "contiguous"}, {"transposed", "contiguous"},
       {"strided", "transposed"}, {"contiguous", "broadcast"}, {"column", "strided"}}

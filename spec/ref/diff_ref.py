@@ -76,8 +76,9 @@ class Gen:
 
 BINARY = ["add", "sub", "mul", "div", "pow", "maximum", "minimum", "fmod", "remainder",
           "floor_divide", "atan2", "eq", "ne", "lt", "le", "gt", "ge", "logical_and",
-          "logical_or", "logical_xor", "bitwise_and", "bitwise_or", "bitwise_xor"]
-TENSOR_ONLY = {"maximum", "minimum", "atan2", "logical_and", "logical_or", "logical_xor"}
+          "logical_or", "logical_xor", "bitwise_and", "bitwise_or", "bitwise_xor", "logaddexp"]
+TENSOR_ONLY = {"maximum", "minimum", "atan2", "logical_and", "logical_or", "logical_xor",
+               "logaddexp"}
 UNARY = ["neg", "abs", "sign", "reciprocal", "square", "exp", "expm1", "log", "log2", "log1p",
          "sqrt", "rsqrt", "sin", "cos", "tanh", "erf", "sigmoid", "relu", "floor", "ceil",
          "round", "trunc", "logical_not", "bitwise_not", "isnan", "isinf", "isfinite"]

@@ -114,6 +114,14 @@ static wick_status binary_backward(wick_node *n, wick_tensor *const *gout, wick_
       }
       break;
     }
+    case WICK_BIN_LOGADDEXP: { /* d/da = sigmoid(a - b), d/db = sigmoid(b - a) = 1 - d/da */
+      if ((s = wick_binary(WICK_BIN_SUB, a, b, &t1))) break;
+      if ((s = wick_unary(WICK_UN_SIGMOID, t1, 0, 0, &t2))) break;
+      if ((s = wick_binary(WICK_BIN_MUL, g, t2, &t3))) break;
+      if (need_b && (s = wick_binary(WICK_BIN_SUB, g, t3, &gin[1]))) break;
+      if (need_a) gin[0] = wick_tensor_retain(t3);
+      break;
+    }
     case WICK_BIN_FMOD:
     case WICK_BIN_REMAINDER: { /* d/da = 1, d/db = -trunc(a/b) (fmod) or -floor(a/b) */
       if (need_a) gin[0] = wick_tensor_retain(g);

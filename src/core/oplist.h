@@ -26,6 +26,7 @@
   X(REMAINDER, "remainder", "RemainderBackward1", WICK_OPF_NO_BOOL)  \
   X(FLOOR_DIVIDE, "floor_divide", NULL, WICK_OPF_NO_BOOL)            \
   X(ATAN2, "atan2", "Atan2Backward0", WICK_OPF_FLOAT_OUT)            \
+  X(LOGADDEXP, "logaddexp", "LogaddexpBackward0", WICK_OPF_FLOAT_ONLY) \
   X(EQ, "eq", NULL, WICK_OPF_BOOL_OUT)                               \
   X(NE, "ne", NULL, WICK_OPF_BOOL_OUT)                               \
   X(LT, "lt", NULL, WICK_OPF_BOOL_OUT)                               \

@@ -116,6 +116,9 @@ static double bin_f(int op, double x, double y) {
     }
     case WICK_BIN_FLOOR_DIVIDE: return floor(x / y);
     case WICK_BIN_ATAN2: return atan2(x, y);
+    case WICK_BIN_LOGADDEXP: /* as PyTorch: two equal infinities give themselves, not NaN */
+      if (isinf(x) && x == y) return x;
+      return (x > y ? x : y) + log1p(exp(-fabs(x - y)));
     case WICK_BIN_EQ: return x == y;
     case WICK_BIN_NE: return x != y;
     case WICK_BIN_LT: return x < y;
