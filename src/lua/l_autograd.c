@@ -135,13 +135,27 @@ static int l_retain_grad(lua_State *L) {
 /* Lua tensor hooks: the function lives in the registry; errors come back as wick errors. */
 typedef struct { lua_State *L; int ref; } lua_hook;
 
+/* Runs under call_lua_hook's pcall, so that an error while boxing the gradient (out of
+ * memory) comes back as a status instead of unwinding through the engine. */
+static int run_lua_hook(lua_State *L) {
+  /* stack: hook, grad (light userdata) */
+  wick_tensor *grad = lua_touserdata(L, 2);
+  lua_settop(L, 1);
+  l_tensor_box *box = l_newbox(L); /* before the reference it will own */
+  box->t = wick_tensor_retain(grad);
+  lua_call(L, 1, 1);
+  return 1;
+}
+
 static wick_status call_lua_hook(void *ctx, const wick_tensor *grad, wick_tensor **out) {
   lua_hook *h = ctx;
   lua_State *L = h->L;
   int top = lua_gettop(L);
+  /* none of these pushes allocates */
+  lua_pushcfunction(L, run_lua_hook);
   lua_rawgeti(L, LUA_REGISTRYINDEX, h->ref);
-  l_pushtensor(L, wick_tensor_retain((wick_tensor *)grad));
-  if (lua_pcall(L, 1, 1, 0) != LUA_OK) {
+  lua_pushlightuserdata(L, (void *)grad);
+  if (lua_pcall(L, 2, 1, 0) != LUA_OK) {
     wick_status s = wick_errorf(WICK_ERR_ARG, "hook: %s", lua_tostring(L, -1) ? lua_tostring(L, -1) : "error");
     lua_settop(L, top);
     return s;
