@@ -143,6 +143,7 @@ static int run_lua_hook(lua_State *L) {
   lua_settop(L, 1);
   l_tensor_box *box = l_newbox(L); /* before the reference it will own */
   box->t = wick_tensor_retain(grad);
+  l_gc_pace(L);
   lua_call(L, 1, 1);
   return 1;
 }
