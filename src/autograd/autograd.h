@@ -127,6 +127,9 @@ wick_status wick_node_saved_opt(wick_node *n, int64_t slot, wick_tensor **t);
 /* Finishes recording a one-output op: on success *out becomes n's output 0, on failure *out
  * is released and cleared. Drops the caller's reference to n either way; returns s. */
 wick_status wick_node_finish(wick_status s, wick_node *n, wick_tensor **out);
+/* The end of every wick_ag_* op: when s is an error, releases the output the core op made and
+ * clears *out; returns s. */
+wick_status wick_ag_done(wick_status s, wick_tensor **out);
 
 /* ---- the engine ---- */
 /* Runs backward from roots with the given output gradients (NULL = ones for a 1-element

@@ -6,12 +6,7 @@
 
 #include "autograd.h"
 
-#define FINISH(expr)                                        \
-  do {                                                      \
-    wick_status s_ = (expr);                                \
-    if (s_) { wick_tensor_release(*out); *out = NULL; }     \
-    return s_;                                              \
-  } while (0)
+#define FINISH(expr) return wick_ag_done((expr), out)
 
 static wick_status zeros_for(const wick_node *n, int i, const wick_tensor *like, wick_tensor **out) {
   const wick_input_meta *im = &n->in_meta[i];

@@ -77,6 +77,5 @@ wick_status wick_ag_matmul(const wick_tensor *a, const wick_tensor *b, wick_tens
     if (!(s = wick_node_save(n, a)) && !(s = wick_node_save(n, b))) wick_set_history(*out, n, 0);
     wick_node_release(n);
   }
-  if (s) { wick_tensor_release(*out); *out = NULL; }
-  return s;
+  return wick_ag_done(s, out);
 }

@@ -63,7 +63,7 @@ wick_status wick_ag_conv2d(const wick_tensor *input, const wick_tensor *weight,
   if (!wick_ag_needed(3, ins)) return WICK_OK;
   wick_node *n;
   wick_status s = node_with("ConvolutionBackward0", conv2d_backward, 3, ins, o, sizeof *o, &n);
-  if (s) { wick_tensor_release(*out); *out = NULL; return s; }
+  if (s) return wick_ag_done(s, out);
   if (!(s = wick_node_save(n, input))) s = wick_node_save(n, weight);
   return wick_node_finish(s, n, out);
 }
@@ -106,7 +106,7 @@ static wick_status record_pool(const char *name, wick_backward_fn fn, const wick
   memcpy(p.sizes, input->sizes, sizeof(int64_t) * (size_t)input->ndim);
   wick_node *n;
   wick_status s = node_with(name, fn, 1, &input, &p, sizeof p, &n);
-  if (s) { wick_tensor_release(*out); *out = NULL; return s; }
+  if (s) return wick_ag_done(s, out);
   if (save) s = wick_node_save(n, save);
   return wick_node_finish(s, n, out);
 }
@@ -143,7 +143,7 @@ static wick_status record_norm(const char *name, wick_backward_fn fn, const wick
   if (!wick_ag_needed(3, ins)) return WICK_OK;
   wick_node *n;
   wick_status s = wick_node_new(name, fn, 3, ins, 1, &n);
-  if (s) { wick_tensor_release(*out); *out = NULL; return s; }
+  if (s) return wick_ag_done(s, out);
   const wick_tensor *sv[4] = {ins[0], mean, rstd, ins[1]};
   int slot[4] = {-1, -1, -1, -1};
   n->ints[0] = i0;
@@ -222,7 +222,7 @@ wick_status wick_ag_embedding(const wick_tensor *indices, const wick_tensor *wei
   if (!wick_ag_needed(1, &weight) || !wick_dtype_is_float(weight->dtype)) return WICK_OK;
   wick_node *n;
   wick_status s = wick_node_new("EmbeddingBackward0", embedding_backward, 1, &weight, 1, &n);
-  if (s) { wick_tensor_release(*out); *out = NULL; return s; }
+  if (s) return wick_ag_done(s, out);
   n->ints[0] = weight->sizes[0];
   n->ints[1] = has_padding;
   n->ints[2] = padding_idx;

@@ -33,7 +33,7 @@ static wick_status record(const char *name, wick_backward_fn fn, const wick_tens
   const wick_tensor *ins[2] = {x, t};
   wick_node *n;
   wick_status s = wick_node_new(name, fn, 2, ins, 1, &n);
-  if (s) { wick_tensor_release(*out); *out = NULL; return s; }
+  if (s) return wick_ag_done(s, out);
   n->ints[I_RED] = o->reduction;
   n->ints[I_IGNORE] = o->ignore_index;
   n->scalars[0] = sc.a;
@@ -102,7 +102,7 @@ wick_status wick_ag_elem_loss(wick_loss_kind kind, const wick_tensor *input,
   if (!wick_ag_needed(2, ins)) return WICK_OK;
   wick_node *n;
   wick_status s = wick_node_new(wick_loss_node(kind), elem_backward, 2, ins, 1, &n);
-  if (s) { wick_tensor_release(*out); *out = NULL; return s; }
+  if (s) return wick_ag_done(s, out);
   n->ints[I_KIND] = kind;
   n->ints[I_RED] = r;
   if (!(s = wick_node_save(n, input)) && !(s = wick_node_save(n, target)) &&

@@ -163,8 +163,7 @@ wick_status wick_ag_binary(wick_binop op, const wick_tensor *a, const wick_tenso
   if (!wick_ag_needed(2, ins) || !wick_dtype_is_float((*out)->dtype)) return WICK_OK;
   if (!bin_differentiable(op)) return WICK_OK; /* comparisons, floor_divide: no gradient */
   wick_status s = record_binary(op, a, b, *out);
-  if (s) { wick_tensor_release(*out); *out = NULL; }
-  return s;
+  return wick_ag_done(s, out);
 }
 
 /* ---- unary ---- */
@@ -190,8 +189,7 @@ wick_status wick_ag_unary(wick_unop op, const wick_tensor *a, double p0, double 
     if (!s) wick_set_history(*out, n, 0);
     wick_node_release(n);
   }
-  if (s) { wick_tensor_release(*out); *out = NULL; }
-  return s;
+  return wick_ag_done(s, out);
 }
 
 /* ---- where, casts, clone ---- */
@@ -218,8 +216,7 @@ wick_status wick_ag_where(const wick_tensor *c, const wick_tensor *a, const wick
     if (!(s = wick_node_save(n, c))) wick_set_history(*out, n, 0);
     wick_node_release(n);
   }
-  if (s) { wick_tensor_release(*out); *out = NULL; }
-  return s;
+  return wick_ag_done(s, out);
 }
 
 /* The engine casts and shapes gradients to each input, so these pass the gradient through. */
@@ -242,15 +239,13 @@ wick_status wick_ag_to(const wick_tensor *t, wick_dtype dtype, wick_device dev, 
   WICK_TRY(wick_to(t, dtype, dev, copy, out));
   if (*out == t) return WICK_OK;
   wick_status s = record_identity("ToCopyBackward0", t, *out);
-  if (s) { wick_tensor_release(*out); *out = NULL; }
-  return s;
+  return wick_ag_done(s, out);
 }
 
 wick_status wick_ag_clone(const wick_tensor *t, wick_tensor **out) {
   WICK_TRY(wick_clone(t, out));
   wick_status s = record_identity("CloneBackward0", t, *out);
-  if (s) { wick_tensor_release(*out); *out = NULL; }
-  return s;
+  return wick_ag_done(s, out);
 }
 
 /* ---- in place ---- */

@@ -185,12 +185,7 @@ static wick_status record(int kind, const wick_tensor *a, int ndims, const int64
   return s;
 }
 
-#define FINISH(expr)                                        \
-  do {                                                      \
-    wick_status s_ = (expr);                                \
-    if (s_) { wick_tensor_release(*out); *out = NULL; }     \
-    return s_;                                              \
-  } while (0)
+#define FINISH(expr) return wick_ag_done((expr), out)
 
 wick_status wick_ag_reduce(const char *name, wick_redop op, const wick_tensor *a, int ndims,
                            const int64_t *dims, bool keepdim, wick_dtype dtype, wick_tensor **out) {

@@ -278,11 +278,18 @@ wick_status wick_node_saved_opt(wick_node *n, int64_t slot, wick_tensor **t) {
   return slot < 0 ? WICK_OK : wick_node_saved(n, (int)slot, t);
 }
 
+wick_status wick_ag_done(wick_status s, wick_tensor **out) {
+  if (s) {
+    wick_tensor_release(*out);
+    *out = NULL;
+  }
+  return s;
+}
+
 wick_status wick_node_finish(wick_status s, wick_node *n, wick_tensor **out) {
   if (!s) wick_set_history(*out, n, 0);
   wick_node_release(n);
-  if (s) { wick_tensor_release(*out); *out = NULL; }
-  return s;
+  return wick_ag_done(s, out);
 }
 
 /* ---- hooks ---- */
