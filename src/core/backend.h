@@ -1,6 +1,7 @@
 /* The device dispatch table: one row of function pointers per device type.
- * Core ops (src/core/ops_*.c) check arguments, work out shapes and dtypes, allocate outputs
- * and call a row; backends (src/cpu, src/cuda) only compute. A NULL slot means "not
+ * Core ops (src/core: ops.c, reduce.c, index.c, join.c, random.c, nn*.c, optim.c) check
+ * arguments, work out shapes and dtypes, allocate outputs and call a row; backends (src/cpu;
+ * src/cuda with kernels/) only compute. The op numbers come from oplist.h. A NULL slot means "not
  * implemented on this device" and core reports it as such.
  * Conventions for every slot: tensors arrive with their final shapes (inputs already
  * broadcast by stride-0 expansion), arbitrary strides, and on the backend's device. */
@@ -54,6 +55,11 @@ typedef struct wick_backend {
   wick_status (*random)(wick_tensor *dst, wick_generator *gen, int kind, double p0, double p1);
   /* Prefix sum / product along dim. */
   wick_status (*cumulative)(wick_tensor *out, const wick_tensor *a, int dim, int prod);
+  /* nonzero in two halves: *count = the number of nonzero elements of a; then out, i64
+   * [count, a->ndim], gets their coordinates in row-major order. Optional: without them core
+   * runs the CPU row's on a host copy. */
+  wick_status (*nonzero_count)(const wick_tensor *a, int64_t *count);
+  wick_status (*nonzero_fill)(const wick_tensor *a, wick_tensor *out);
 
   /* ---- nn slots (core: nn.c, nn_norm.c, nn_loss.c, optim.c). Unlike the slots above, every
    * tensor given to these is contiguous, one floating dtype per call (f32/f64; index

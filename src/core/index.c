@@ -4,7 +4,6 @@
 #include <math.h>
 #include <string.h>
 
-#include "../cpu/cpu.h" /* nonzero's host halves */
 #include "ops.h"
 
 
@@ -397,14 +396,25 @@ wick_status wick_masked_fill(const wick_tensor *a, const wick_tensor *mask, cons
   return s;
 }
 
+/* On a device whose row lacks the nonzero slots, the CPU row's run on a host copy. */
 wick_status wick_nonzero(const wick_tensor *a, wick_tensor **out) {
+  const wick_backend *be;
+  WICK_TRY(wick_backend_for("nonzero", a->device, &be));
+  wick_device dev = a->device;
+  if (!be->nonzero_count || !be->nonzero_fill) {
+    WICK_TRY(wick_backend_for("nonzero", wick_cpu(), &be));
+    WICK_NEED_SLOT(be, nonzero_count, "nonzero");
+    WICK_NEED_SLOT(be, nonzero_fill, "nonzero");
+    dev = wick_cpu();
+  }
   wick_tensor *h, *o = NULL;
-  WICK_TRY(wick_to(a, a->dtype, wick_cpu(), false, &h));
-  int64_t sizes[2] = {wick_cpu_count_nonzero(h), a->ndim};
-  wick_status s = wick_tensor_new(WICK_DTYPE_I64, wick_cpu(), 2, sizes, &o);
-  if (!s) wick_cpu_nonzero_fill(h, o);
+  WICK_TRY(wick_to(a, a->dtype, dev, false, &h));
+  int64_t sizes[2] = {0, a->ndim};
+  wick_status s = be->nonzero_count(h, &sizes[0]);
+  if (!s) s = wick_tensor_new(WICK_DTYPE_I64, dev, 2, sizes, &o);
+  if (!s) s = be->nonzero_fill(h, o);
   wick_tensor_release(h);
-  if (!s && a->device.type != WICK_DEVICE_CPU) {
+  if (!s && !wick_device_eq(dev, a->device)) {
     wick_tensor *d;
     s = wick_to(o, WICK_DTYPE_I64, a->device, false, &d);
     wick_tensor_release(o);

@@ -21,13 +21,13 @@ wick_status wick_cpu_softmax_backward(wick_tensor *gin, const wick_tensor *g, co
 /* reduce.c */
 wick_status wick_cpu_reduce(wick_redop op, wick_tensor *out, const wick_tensor *a, int nred);
 wick_status wick_cpu_cumulative(wick_tensor *out, const wick_tensor *a, int dim, int prod);
-/* index.c: the index_select/gather/scatter slots (src of scatter has idx's shape), and the
- * host-side halves of nonzero that core runs on a CPU copy (count, then fill [n, ndim] i64). */
+/* index.c: the index_select/gather/scatter slots (src of scatter has idx's shape) and the two
+ * halves of nonzero (count, then fill [n, ndim] i64). */
 wick_status wick_cpu_index_select(wick_tensor *out, const wick_tensor *a, int dim, const wick_tensor *idx);
 wick_status wick_cpu_gather(wick_tensor *out, const wick_tensor *a, int dim, const wick_tensor *idx);
 wick_status wick_cpu_scatter(wick_tensor *dst, int dim, const wick_tensor *idx, const wick_tensor *src,
                              int reduce);
-int64_t wick_cpu_count_nonzero(const wick_tensor *a);
-void wick_cpu_nonzero_fill(const wick_tensor *a, wick_tensor *out);
+wick_status wick_cpu_nonzero_count(const wick_tensor *a, int64_t *count);
+wick_status wick_cpu_nonzero_fill(const wick_tensor *a, wick_tensor *out);
 
 #endif

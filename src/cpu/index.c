@@ -253,7 +253,8 @@ wick_status wick_cpu_scatter(wick_tensor *dst, int dim, const wick_tensor *idx, 
   return WICK_OK;
 }
 
-/* ---- nonzero (on CPU tensors; core copies other devices here first) ---- */
+/* ---- nonzero (the slots of the CPU row; core runs them on a host copy for devices
+ * without their own) ---- */
 
 static int is_nonzero(const char *p, wick_dtype dt) {
   switch (dt) {
@@ -297,13 +298,15 @@ static void nz_fill(const char *p, const int64_t *c, void *v) {
   z->out += z->ndim;
 }
 
-int64_t wick_cpu_count_nonzero(const wick_tensor *a) {
+wick_status wick_cpu_nonzero_count(const wick_tensor *a, int64_t *count) {
   nz_ctx z = {a->dtype, a->ndim, 0, NULL};
   for_each(a, nz_count, &z);
-  return z.count;
+  *count = z.count;
+  return WICK_OK;
 }
 
-void wick_cpu_nonzero_fill(const wick_tensor *a, wick_tensor *out) {
+wick_status wick_cpu_nonzero_fill(const wick_tensor *a, wick_tensor *out) {
   nz_ctx z = {a->dtype, a->ndim, 0, wick_tensor_data(out)};
   for_each(a, nz_fill, &z);
+  return WICK_OK;
 }
