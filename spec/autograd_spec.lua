@@ -3,15 +3,7 @@ local gradcheck = function(...) return wick.autograd.gradcheck(...) end
 
 local err = require("helpers").err
 
-local function near(a, b, tol)
-  tol = tol or 1e-5
-  if type(a) == "table" then
-    assert.are.equal(#b, #a)
-    for i = 1, #a do near(a[i], b[i], tol) end
-    return
-  end
-  assert(math.abs(a - b) <= tol * math.max(1, math.abs(b)), ("%s vs %s"):format(a, b))
-end
+local function near(a, b, tol) require("helpers").near(a, b, tol or 1e-5) end
 
 local function f64(...)
   local shape = { ... }

@@ -20,15 +20,7 @@ local function leaf(shape, k, dtype) return det(shape, k, dtype):requires_grad_(
 
 local function flat(t) return t:detach():reshape(-1):tolist() end
 
-local function near(got, want, tol, what)
-  assert.are.equal(#want, #got, (what or "") .. ": element count")
-  for i = 1, #want do
-    local a, b = got[i], want[i]
-    if not (math.abs(a - b) <= tol * math.max(1, math.abs(b)) or (a ~= a and b ~= b)) then
-      error(("%s: element %d is %.12g, expected %.12g"):format(what or "", i - 1, a, b), 2)
-    end
-  end
-end
+local near = require("helpers").near
 
 -- Backpropagates det(out.shape, 0.53) and collects {out, g<name> = input grads, extras}.
 local function run(out, inputs, extra)

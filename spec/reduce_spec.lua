@@ -5,19 +5,7 @@ local err = require("helpers").err
 
 -- a == b within tol (relative above 1); nan equals nan. Tables compare element by element.
 -- (luassert is only called on a mismatch: it is slow on the large comparisons below)
-local function near(a, b, tol)
-  tol = tol or 1e-6
-  if type(a) == "table" then
-    if #a ~= #b then assert.are.equal(#b, #a) end
-    for i = 1, #a do near(a[i], b[i], tol) end
-    return
-  end
-  local ok
-  if b ~= b then ok = a ~= a
-  elseif b == math.huge or b == -math.huge then ok = a == b
-  else ok = math.abs(a - b) <= tol * math.max(1, math.abs(b)) end
-  if not ok then error(("%s vs %s"):format(a, b), 2) end
-end
+local function near(a, b, tol) require("helpers").near(a, b, tol or 1e-6) end
 
 local nan = 0 / 0
 local X = function() return wick.tensor{{0.5, -1.25, 3.0, 2.0}, {4.5, 0.25, -2.0, 1.5}, {-0.75, 2.5, 1.0, -3.5}} end

@@ -1,15 +1,7 @@
 -- Tensors: creation, dtypes and promotion, views, elementwise math, matmul, errors, memory.
 local err = require("helpers").err
 
-local function near(a, b, tol)
-  tol = tol or 1e-6
-  if type(a) == "table" then
-    assert.are.equal(#b, #a)
-    for i = 1, #a do near(a[i], b[i], tol) end
-    return
-  end
-  assert(math.abs(a - b) <= tol * math.max(1, math.abs(b)), ("%s vs %s"):format(a, b))
-end
+local function near(a, b, tol) require("helpers").near(a, b, tol or 1e-6) end
 
 describe("creation", function()
   it("infers dtypes from Lua numbers like PyTorch", function()

@@ -14,14 +14,7 @@ local function installed()
   return f ~= nil
 end
 
-local function near(a, b, tol)
-  if type(a) == "table" then
-    assert.are.equal(#b, #a)
-    for k = 1, #a do near(a[k], b[k], tol) end
-    return
-  end
-  if math.abs(a - b) > (tol or 1e-5) * math.max(1, math.abs(b)) then error(("%s vs %s"):format(a, b), 2) end
-end
+local function near(a, b, tol) require("helpers").near(a, b, tol or 1e-5) end
 
 describe("FashionMNIST", function()
   local train, test

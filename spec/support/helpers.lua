@@ -1,6 +1,27 @@
--- Helpers shared by the specs: where the wick binary is, running commands, temp files.
+-- Helpers shared by the specs: numbers within tolerance, errors, where the wick binary is,
+-- running commands, temp files.
 local M = {}
 local assert = require("luassert")
+
+-- near(got, want, tol, what): numbers (or nested lists of them) equal within tol relative to
+-- max(1, |want|); NaN matches NaN and infinities match themselves. Raises naming the first
+-- element that differs.
+function M.near(a, b, tol, what, path)
+  tol = tol or 1e-6
+  if type(b) == "table" then
+    if type(a) ~= "table" or #a ~= #b then
+      error(("%s%s: %s elements, expected %d"):format(what or "", path or "", type(a) == "table" and #a or type(a), #b), 2)
+    end
+    for i = 1, #b do M.near(a[i], b[i], tol, what, (path or "") .. "[" .. (i - 1) .. "]") end
+    return
+  end
+  local ok
+  if b ~= b then ok = a ~= a
+  elseif b == math.huge or b == -math.huge then ok = a == b
+  else ok = type(a) == "number" and math.abs(a - b) <= tol * math.max(1, math.abs(b)) end
+  local function show(v) return type(v) == "number" and ("%.12g"):format(v) or tostring(v) end
+  if not ok then error(("%s%s: %s vs %s"):format(what or "", path or "", show(a), show(b)), 2) end
+end
 
 -- Calls fn(...), asserts that it raised, and returns the error message.
 function M.err(fn, ...)
