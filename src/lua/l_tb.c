@@ -441,20 +441,15 @@ static void encode(lua_State *L, int idx, wick_pb *b, int depth) {
       double *d = checkvalues(L, v, "tb.encode", &k);
       if (!strcmp(kind, "packed_double")) wick_pb_packed_double(b, num, d, k);
       else if (!strcmp(kind, "packed_float")) {
-        size_t m = wick_pb_begin(b, num);
-        for (size_t j = 0; j < k; j++) {
-          float x = (float)d[j];
-          uint8_t t[4];
-          uint32_t u;
-          memcpy(&u, &x, 4);
-          wick_put_le32(t, u);
-          wick_pb_raw(b, t, 4);
-        }
-        wick_pb_end(b, m);
+        float *x = lua_newuserdatauv(L, k * sizeof(float) + 1, 0); /* GC-owned */
+        for (size_t j = 0; j < k; j++) x[j] = (float)d[j];
+        wick_pb_packed_float(b, num, x, k);
+        lua_pop(L, 1);
       } else {
-        size_t m = wick_pb_begin(b, num);
-        for (size_t j = 0; j < k; j++) wick_pb_varint(b, (uint64_t)(int64_t)d[j]);
-        wick_pb_end(b, m);
+        int64_t *x = lua_newuserdatauv(L, k * sizeof(int64_t) + 1, 0);
+        for (size_t j = 0; j < k; j++) x[j] = (int64_t)d[j];
+        wick_pb_packed_int(b, num, x, k);
+        lua_pop(L, 1);
       }
       lua_pop(L, 1); /* the values' GC buffer */
     } else {
