@@ -238,7 +238,11 @@ static void drain(wick_proc *p, int rank, int which, int prefix) {
  * (what they started may still run). */
 static void signal_all(wick_proc *procs, int n, int sig, int all) {
   for (int i = 0; i < n; i++)
-    if (procs[i].pid > 0 && (all || !procs[i].exited)) kill(-procs[i].pid, sig);
+    if (procs[i].pid > 0 && (all || !procs[i].exited)) {
+      kill(-procs[i].pid, sig);
+      /* a stopped worker (SIGSTOP, the heartbeat's case) acts on SIGTERM only once continued */
+      if (sig == SIGTERM) kill(-procs[i].pid, SIGCONT);
+    }
 }
 
 void wick_dist_supervise(wick_proc *procs, int n, const wick_supervise_opts *o, int *failed, int *interrupted) {

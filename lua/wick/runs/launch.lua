@@ -35,6 +35,41 @@ function M.launch_begin(path, run_dir, nproc, resume)
   return dir, run_dir == nil
 end
 
+-- Before the k-th restart of the workers (of max) after `headline` ("rank 1 failed (...)"):
+-- clears what the stopped run left half-written, points the workers at the checkpoint to
+-- resume from ($WICK_RESUME; none yet: they start over), and logs the restart in meta.yaml
+-- (restarts: time, after, from) and in each rank's log, as well as on stderr.
+function M.launch_restart(dir, k, max, headline)
+  local resume = require("wick.runs.resume")
+  resume.clean_partial(dir)
+  local ok, path, counters = pcall(resume.pick_checkpoint, dir)
+  local from = "the start (no checkpoint yet)"
+  if ok and path then
+    from = path:match("[^/]*$") .. " (" .. resume.describe_counters(counters) .. ")"
+  elseif not ok then
+    from = "the start (" .. tostring(path) .. ")"
+    path = nil
+  end
+  core._dist.setenv("WICK_RESUME", path and dir or "")
+  local line = string.format("wick run: restart %d of %d after %s, from %s", k, max, headline, from)
+  io.stderr:write(line, "\n")
+  io.stderr:flush()
+  local p = io.popen("ls -1 " .. util.shell_quote(dir) .. " 2>/dev/null")
+  for name in (p and p:read("a") or ""):gmatch("[^\n]+") do
+    if name:match("^rank%d+%.log$") then
+      local f = io.open(dir .. "/" .. name, "a")
+      if f then f:write(line, "\n"); f:close() end
+    end
+  end
+  if p then p:close() end
+  local meta = files.read_meta(dir) or {}
+  meta.status, meta.error = "running", nil
+  local restarts = type(meta.restarts) == "table" and meta.restarts or {}
+  restarts[#restarts + 1] = { time = files.now_iso(), after = headline, from = from }
+  meta.restarts = restarts
+  files.write_meta(dir, meta)
+end
+
 -- After the workers: the final status (rank 0 recorded its metrics or error). A directory the
 -- launcher named itself is removed again when no recipe ran in it (a plain script, or a config
 -- error: as without -n, those leave no run).
