@@ -37,12 +37,12 @@ describe("wick run --heartbeat-timeout", function()
   end)
 
   it("leaves a busy rank alone", function()
-    -- the main thread sleeps through three timeouts; its heartbeat thread does not
+    -- the main thread sleeps through two timeouts; its heartbeat thread does not
     helper.write(dir .. "/busy.lua", [[
-      if os.getenv("RANK") == "0" then require("wick.core")._dist.sleep(3.5) end
+      if os.getenv("RANK") == "0" then require("wick.core")._dist.sleep(4.5) end
       print("done")
     ]])
-    local r = helper.run({ "run", "-n", "2", "--heartbeat-timeout", "1", dir .. "/busy.lua" })
+    local r = helper.run({ "run", "-n", "2", "--heartbeat-timeout", "2", dir .. "/busy.lua" })
     assert.are.equal(0, r.code, r.err)
     assert.are.equal("[1] done\n[0] done\n", r.out)
   end)
