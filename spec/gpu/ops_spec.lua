@@ -14,6 +14,13 @@ local ALL = {"bool", "u8", "i32", "i64", "f16", "bf16", "f32", "f64"}
 local FLOATS = {"f16", "bf16", "f32", "f64"}
 local is_float = {f16 = true, bf16 = true, f32 = true, f64 = true}
 
+-- Does the CPU refuse op on dtype dt, as PyTorch does ("not implemented for 'Bool'")? Such
+-- combinations never reach a kernel, so there is nothing to compare.
+local function refused(dt, op, binary)
+  local t = wick.ones({1}, {dtype = dt})
+  return not pcall(function() if binary then return t[op](t, t) end return t[op](t) end)
+end
+
 -- On the device (a copy even when the twin is the CPU, so in-place ops never alias).
 local function on_dev(t) return twin and t:clone() or t:to(dev) end
 
@@ -83,7 +90,7 @@ describe("CUDA kernels against the CPU", function()
       {"strided", "transposed"}, {"contiguous", "broadcast"}, {"column", "strided"}}
     for _, dt in ipairs(ALL) do
       for _, op in ipairs(ops) do
-        local skip = (op:match("^bitwise") and is_float[dt]) or (op == "sub" and dt == "bool")
+        local skip = refused(dt, op, true)
         if not skip then
           for _, lp in ipairs(pairs_of) do
             local divop = op == "fmod" or op == "remainder" or op == "floor_divide"
@@ -159,15 +166,18 @@ describe("CUDA kernels against the CPU", function()
     end
     for _, dt in ipairs(ALL) do
       for _, op in ipairs(simple) do
-        local skip = (op == "neg" and dt == "bool") or (op == "bitwise_not" and is_float[dt])
-        if not skip then run(dt, op, function(t) return t[op](t) end, tol_for(dt)) end
+        if not refused(dt, op) then run(dt, op, function(t) return t[op](t) end, tol_for(dt)) end
       end
-      for _, op in ipairs(mathy) do run(dt, op, function(t) return t[op](t) end) end
-      run(dt, "gelu tanh", function(t) return t:gelu({approximate = "tanh"}) end)
-      if dt ~= "bool" then
-        run(dt, "clamp", function(t) return t:clamp(-1.5, 2) end)
-        run(dt, "clamp min", function(t) return t:clamp(-1.5, nil) end)
-        run(dt, "clamp max", function(t) return t:clamp(nil, 0.5) end)
+      for _, op in ipairs(mathy) do
+        if not refused(dt, op) then run(dt, op, function(t) return t[op](t) end) end
+      end
+      if is_float[dt] then run(dt, "gelu tanh", function(t) return t:gelu({approximate = "tanh"}) end) end
+      if dt ~= "bool" then -- float bounds promote integer tensors to f32; integer bounds keep them
+        local lo, hi = -1.5, 0.5
+        if not is_float[dt] then lo, hi = 1, 60 end
+        run(dt, "clamp", function(t) return t:clamp(lo, 2 * hi) end)
+        run(dt, "clamp min", function(t) return t:clamp(lo, nil) end)
+        run(dt, "clamp max", function(t) return t:clamp(nil, hi) end)
       end
       if is_float[dt] then
         run(dt, "leaky_relu", function(t) return t:leaky_relu(0.1) end)

@@ -27,6 +27,10 @@ static int tier(const wick_tensor *t) { return t->wrapped_number ? 0 : t->ndim =
 
 wick_dtype wick_result_type(const wick_tensor *a, const wick_tensor *b) {
   int ta = tier(a), tb = tier(b);
+  if (ta == 0 && tb == 0) { /* two Lua numbers: PyTorch's default dtypes */
+    int c = category(wick_dtype_promote(a->dtype, b->dtype));
+    return c == 2 ? WICK_DTYPE_F32 : c == 1 ? WICK_DTYPE_I64 : WICK_DTYPE_BOOL;
+  }
   if (ta == tb) return wick_dtype_promote(a->dtype, b->dtype);
   const wick_tensor *hi = ta > tb ? a : b, *lo = ta > tb ? b : a;
   if (category(lo->dtype) <= category(hi->dtype)) return hi->dtype;
@@ -89,10 +93,8 @@ wick_status wick_binary(wick_binop op, const wick_tensor *a, const wick_tensor *
   } else if (op >= WICK_BIN_BITWISE_AND && wick_dtype_is_float(ct)) {
     return wick_errorf(WICK_ERR_DTYPE, "%s: not defined for floating point tensors (%s)", name,
                        wick_dtype_name(ct));
-  } else if (op == WICK_BIN_SUB && ct == WICK_DTYPE_BOOL) {
-    return wick_errorf(WICK_ERR_DTYPE,
-                       "sub: subtraction of two bool tensors is not supported; use logical_xor");
   }
+  WICK_TRY(wick_binary_check(op, name, a, b, ct));
   int64_t shape[WICK_MAX_DIMS];
   int nd;
   WICK_TRY(wick_broadcast_shapes(name, a->ndim, a->sizes, b->ndim, b->sizes, &nd, shape));
@@ -164,6 +166,7 @@ wick_status wick_unary(wick_unop op, const wick_tensor *a, double p0, double p1,
                        wick_dtype_name(ct));
   if (op == WICK_UN_NEG && ct == WICK_DTYPE_BOOL)
     return wick_errorf(WICK_ERR_DTYPE, "neg: negation of a bool tensor is not supported; use logical_not");
+  WICK_TRY(wick_unary_check(op, name, a, p0, p1, &ct));
   const wick_backend *be;
   WICK_TRY(wick_backend_for(name, a->device, &be));
   wick_tensor *ac = NULL, *o = NULL;
@@ -181,6 +184,11 @@ done:
 }
 
 wick_status wick_unary_(wick_unop op, wick_tensor *a, double p0, double p1) {
+  wick_dtype ct = a->dtype;
+  WICK_TRY(wick_unary_check(op, unop_names[op], a, p0, p1, &ct));
+  if (ct != a->dtype)
+    return wick_errorf(WICK_ERR_DTYPE, "%s_: result type %s can't be cast to the desired output type %s",
+                       unop_names[op], wick_dtype_name(ct), wick_dtype_name(a->dtype));
   if ((unop_needs_float(op) && !wick_dtype_is_float(a->dtype)) || unop_returns_bool(op)) {
     if (!unop_returns_bool(op))
       return wick_errorf(WICK_ERR_DTYPE, "%s_: result type f32 can't be cast to the desired output type %s",

@@ -59,6 +59,15 @@ wick_status wick_bmm(const wick_tensor *a, const wick_tensor *b, wick_tensor **o
 /* Reads element 0 of a one-element tensor. */
 wick_status wick_item(const wick_tensor *t, double *v, int64_t *iv);
 
+/* ---- PyTorch's per-op dtype rules (dtype_rules.c) ---- */
+/* "Long", "Int", "Byte", "Bool", ...: the name in PyTorch's "not implemented for" errors. */
+const char *wick_dtype_torch_name(wick_dtype d);
+/* Refuses dtypes op is not defined for; may change *ct, the result dtype. */
+wick_status wick_unary_check(wick_unop op, const char *name, const wick_tensor *a, double p0,
+                             double p1, wick_dtype *ct);
+wick_status wick_binary_check(wick_binop op, const char *name, const wick_tensor *a,
+                              const wick_tensor *b, wick_dtype ct);
+
 /* ---- reductions (reduce.c) ---- */
 /* Reduces over the dims listed (ndims == 0 means all dims). */
 wick_status wick_reduce(wick_redop op, const wick_tensor *a, int ndims, const int64_t *dims,

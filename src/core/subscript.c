@@ -271,6 +271,13 @@ wick_status wick_index_put_(wick_tensor *t, int n, const wick_index_item *items,
   wick_status s = plan_build(op, t, n, items, &p);
   if (!s && p.nadv == 0) {
     if (!(s = check_value_shape(op, value, p.cur->ndim, p.cur->sizes))) s = wick_copy_(p.cur, value);
+  } else if (!s && !value->wrapped_number && value->dtype != t->dtype &&
+             !(value->ndim == 0 && n == 1 && items[0].kind == WICK_INDEX_TENSOR &&
+               items[0].tensor->dtype == WICK_DTYPE_BOOL)) {
+    /* PyTorch converts only numbers, and a 0-d value written through one bool mask */
+    s = wick_errorf(WICK_ERR_DTYPE, "%s: index put requires the source and destination dtypes match, "
+                    "got %s for the destination and %s for the source", op, wick_dtype_name(t->dtype),
+                    wick_dtype_name(value->dtype));
   } else if (!s) {
     adv_geom g;
     wick_tensor *vc = NULL, *ve = NULL, *vr = NULL;

@@ -8,16 +8,31 @@
 
 static const char *const add_opts[] = {"alpha", NULL};
 
-/* add/sub accept {alpha = a}: a + alpha * b, as in PyTorch. */
-static wick_tensor *scaled_operand(lua_State *L, int op, int idx, int opts, l_scalar *tmp) {
+/* add/sub accept {alpha = a}: a + alpha * b, as in PyTorch: alpha * b is formed in the result
+ * dtype, a float alpha needs a float result, and bool tensors take alpha as a bool. */
+static wick_tensor *scaled_operand(lua_State *L, int op, const wick_tensor *a, int idx, int opts,
+                                   l_scalar *tmp) {
   wick_tensor *b = l_checkoperand(L, idx, tmp);
   if ((op != WICK_BIN_ADD && op != WICK_BIN_SUB) || lua_isnoneornil(L, opts)) return b;
-  l_checkoptions(L, opts, op == WICK_BIN_ADD ? "add" : "sub", add_opts);
+  const char *name = op == WICK_BIN_ADD ? "add" : "sub";
+  l_checkoptions(L, opts, name, add_opts);
   if (lua_getfield(L, opts, "alpha") == LUA_TNIL) { lua_pop(L, 1); return b; }
+  if (lua_type(L, -1) != LUA_TNUMBER) l_errorf(L, "%s: alpha must be a number (got %s)", name, luaL_typename(L, -1));
+  if (op == WICK_BIN_SUB && (a->dtype == WICK_DTYPE_BOOL || b->dtype == WICK_DTYPE_BOOL))
+    l_errorf(L, "sub: subtraction with a bool tensor is not supported; use logical_not to invert a mask");
+  wick_dtype ct = wick_result_type(a, b);
+  if (!lua_isinteger(L, -1) && !wick_dtype_is_float(ct))
+    l_errorf(L, "%s: for integral input tensors, argument alpha must not be a floating point number", name);
+  if (ct == WICK_DTYPE_BOOL) lua_pushboolean(L, lua_tonumber(L, -1) != 0);
   l_scalar alpha;
-  wick_tensor *a = l_checkoperand(L, lua_gettop(L), &alpha);
-  l_tensor_box *box = l_newbox(L); /* keeps the scaled operand alive until we return */
-  if (wick_ag_binary(WICK_BIN_MUL, b, a, &box->t) != WICK_OK) l_raise_last(L);
+  wick_tensor *al = l_checkoperand(L, lua_gettop(L), &alpha);
+  l_tensor_box *box = l_newbox(L); /* keeps the converted and scaled operands alive until we return */
+  if (!b->wrapped_number && b->dtype != ct) {
+    l_tensor_box *cbox = l_newbox(L);
+    if (wick_ag_to(b, ct, b->device, false, &cbox->t) != WICK_OK) l_raise_last(L);
+    b = cbox->t;
+  }
+  if (wick_ag_binary(WICK_BIN_MUL, b, al, &box->t) != WICK_OK) l_raise_last(L);
   return box->t;
 }
 
@@ -25,7 +40,7 @@ static int l_binary(lua_State *L) {
   int op = (int)lua_tointeger(L, lua_upvalueindex(1));
   l_scalar ta, tb;
   wick_tensor *a = l_checkoperand(L, 1, &ta);
-  wick_tensor *b = scaled_operand(L, op, 2, 3, &tb);
+  wick_tensor *b = scaled_operand(L, op, a, 2, 3, &tb);
   L_PUSH_NEW(L, o, wick_ag_binary(op, a, b, &o));
 }
 
@@ -33,7 +48,7 @@ static int l_binary_(lua_State *L) {
   int op = (int)lua_tointeger(L, lua_upvalueindex(1));
   wick_tensor *a = l_checktensor(L, 1);
   l_scalar tb;
-  wick_tensor *b = scaled_operand(L, op, 2, 3, &tb);
+  wick_tensor *b = scaled_operand(L, op, a, 2, 3, &tb);
   L_TRY(L, wick_ag_binary_(op, a, b));
   lua_settop(L, 1);
   return 1;

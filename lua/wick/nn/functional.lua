@@ -85,8 +85,35 @@ function F.flatten(x, start_dim, end_dim) return x:flatten(start_dim or 0, end_d
 function F.cross_entropy(input, target, opts) return kernel("cross_entropy")(input, target, opts) end
 -- nll_loss(log_probs, target, {weight, ignore_index = -100, reduction})
 function F.nll_loss(input, target, opts) return kernel("nll_loss")(input, target, opts) end
-function F.mse_loss(input, target, opts) return kernel("mse_loss")(input, target, opts) end
-function F.l1_loss(input, target, opts) return kernel("l1_loss")(input, target, opts) end
+-- mse_loss / l1_loss promote input and target to a common dtype, as PyTorch does; l1_loss of
+-- integer tensors is |input - target| reduced, mse_loss refuses them.
+local pointwise = require("wick.pointwise")
+local REDUCE = { mean = true, sum = true, none = true }
+local function promoted(op, input, target, opts)
+  if not wick.is_tensor(input) or not wick.is_tensor(target) or input.dtype == target.dtype then
+    return input, target, input and input.dtype
+  end
+  local ct = wick.promote_types(input.dtype, target.dtype)
+  return input:to(ct), target:to(ct), ct
+end
+function F.mse_loss(input, target, opts)
+  local x, t, ct = promoted("mse_loss", input, target, opts)
+  if ct and not pointwise.is_float(x) then
+    error(("mse_loss: not implemented for '%s'"):format(pointwise.torch_name(ct)), 2)
+  end
+  return kernel("mse_loss")(x, t, opts)
+end
+function F.l1_loss(input, target, opts)
+  local x, t, ct = promoted("l1_loss", input, target, opts)
+  if ct and not pointwise.is_float(x) and wick.is_tensor(t) then
+    local r = (opts or {}).reduction or "mean"
+    if not REDUCE[r] then kernel("l1_loss")(input, target, opts) end -- its own error for the option
+    local d = wick.sub(x, t):abs()
+    if r == "none" then return d elseif r == "sum" then return d:sum() end
+    return d:mean()
+  end
+  return kernel("l1_loss")(x, t, opts)
+end
 -- binary_cross_entropy_with_logits(logits, target, {weight, pos_weight, reduction})
 function F.binary_cross_entropy_with_logits(input, target, opts)
   return kernel("binary_cross_entropy_with_logits")(input, target, opts)
