@@ -191,7 +191,8 @@ local function launch(opts, args, file_index)
   if not sched_ok then return fail("wick run", sched) end
   if opts.nproc > 1 or opts.nnodes > 1 or (opts.max_restarts or 0) > 0 then
     local runs = require("wick.runs")
-    local ok, dir, named = pcall(runs.launch_begin, args[file_index], opts.run_dir, opts.nproc, opts.resume ~= nil)
+    local ok, dir, named = pcall(runs.launch_begin, args[file_index], opts.run_dir, opts.nproc, opts.resume ~= nil,
+      opts.node_rank)
     if not ok then return fail("wick run", dir) end
     opts.on_restart = function(k, max, headline)
       local restarted, err = pcall(runs.launch_restart, dir, k, max, headline)
@@ -199,6 +200,10 @@ local function launch(opts, args, file_index)
         fail("wick run", "cannot restart: " .. tostring(err))
         return false
       end
+    end
+    -- Ctrl-C or SIGTERM: the launcher exits with 128 + N, after the run is recorded
+    opts.on_interrupt = function(sig)
+      pcall(runs.launch_end, dir, 128 + sig, named, string.format("interrupted (signal %d)", sig))
     end
     local code = require("wick.dist.launch").run(opts, args, file_index)
     local recorded, err = pcall(runs.launch_end, dir, code, named)

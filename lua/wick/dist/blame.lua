@@ -22,7 +22,7 @@ function M.first_failure(procs, n, base, store, fallback, tail_lines)
     end)
     local seq = ok and rec and math.tointeger(tonumber(rec:match("^(%d+)\n")))
     if seq then
-      r.error = rec:match("^%d+\n(.*)$")
+      r.error, r.seq = rec:match("^%d+\n(.*)$"), seq
       if not best_seq or seq < best_seq then best_rec, best_seq = i, seq end
     elseif (r.signal > 0 or r.code ~= 0) and not r.after_stop then
       if not best_plain or r.exit_pass < results[best_plain].exit_pass then best_plain = i end
@@ -34,6 +34,22 @@ function M.first_failure(procs, n, base, store, fallback, tail_lines)
     first = best_plain
   end
   return first or fallback, results
+end
+
+-- Several nodes: whether a rank of another node recorded its error before seq (the local first
+-- failure's record), i.e. the local failure followed from the remote one.
+function M.remote_first(store, seq, world, lo, hi, attempt)
+  if not seq then return false end
+  for rank = 0, world - 1 do
+    if rank < lo or rank > hi then
+      local ok, rec = pcall(function()
+        if store:check({ worker.error_key(rank, attempt) }) then return store:get(worker.error_key(rank, attempt)) end
+      end)
+      local s = ok and rec and math.tointeger(tonumber(rec:match("^(%d+)\n")))
+      if s and s < seq then return true end
+    end
+  end
+  return false
 end
 
 -- "rank k failed (how)" for a worker's result (how: given, else from how it ended).

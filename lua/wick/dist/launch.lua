@@ -116,12 +116,19 @@ local function start_workers(c, store, watch, attempt)
       results[failed].tail = "" -- what it printed before it went silent is not its error
     else
       failed, results = blame.first_failure(procs, n, node * n, store, failed, M.TAIL_LINES)
+      -- a rank of another node failed first: its launcher says which (launch/failed)
+      if c.multi and blame.remote_first(store, results[failed].seq, c.nnodes * n, node * n, node * n + n - 1, attempt)
+          and pcall(store.wait, store, { "launch/failed" }, nodes.TICK * 8) then
+        local ok, why = pcall(store.get, store, "launch/failed")
+        if ok then return fail(string.format("stopped the workers of node %d: %s", node, why)) end
+      end
     end
     local lines = blame.report(results, failed, node * n, n, how)
     if c.multi then pcall(store.set, store, "launch/failed", string.format("node %d: %s", node, lines[1])) end
     return fail(table.concat(lines, "\n")), lines[1]
   end
   if interrupted then
+    if c.on_interrupt then c.on_interrupt(interrupted) end
     if c.multi then pcall(store.set, store, "launch/failed", string.format("node %d was interrupted (signal %d)", node, interrupted)) end
     store:close()
     -- the host maps a command's result to 0 or 1; a signal's status is the shell's 128 + N
@@ -155,7 +162,8 @@ end
 
 -- run(opts, args, file_index) -> exit code. opts: nproc, nnodes, node_rank, master_addr,
 -- master_port, heartbeat_timeout, max_restarts, on_restart (called as on_restart(k, max,
--- headline) before the k-th restart).
+-- headline) before the k-th restart; false stops), on_interrupt (called with the signal before
+-- the launcher exits with 128 + it).
 function M.run(opts, args, file_index)
   local n, nnodes, node = opts.nproc, opts.nnodes or 1, opts.node_rank or 0
   if node >= nnodes then return fail(string.format("--node-rank %d is out of range for --nnodes %d", node, nnodes)) end
@@ -168,7 +176,7 @@ function M.run(opts, args, file_index)
     addr = opts.master_addr or (multi and os.getenv("MASTER_ADDR")) or "127.0.0.1",
     port = opts.master_port or (multi and math.tointeger(tonumber(os.getenv("MASTER_PORT") or ""))) or nil,
     secret = core.random_secret(), timeout = rendezvous_timeout(),
-    heartbeat_timeout = opts.heartbeat_timeout or M.HEARTBEAT_TIMEOUT }
+    heartbeat_timeout = opts.heartbeat_timeout or M.HEARTBEAT_TIMEOUT, on_interrupt = opts.on_interrupt }
   -- a few beats per timeout, at most every 2 s
   c.beat_interval = math.min(c.heartbeat_timeout / 4, 2)
   if multi then

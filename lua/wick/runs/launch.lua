@@ -11,13 +11,14 @@ local M = {}
 -- Creates the run directory, writes command.txt and meta.yaml, and sets WICK_RUN_DIR for the
 -- workers (with resume: reopens the run in run_dir, and WICK_RESUME tells the workers). Returns
 -- the directory, and whether it was named here (not by --run-dir). The launcher holds the
--- directory's lock until launch_end.
-function M.launch_begin(path, run_dir, nproc, resume)
+-- directory's lock until launch_end (node 0's only: with --nnodes K the nodes may share the
+-- directory).
+function M.launch_begin(path, run_dir, nproc, resume, node_rank)
   local dir = run_dir
   if not resume then
     if dir then files.mkdirs(dir) else dir = dir_.new_dir(dir_.name_of(path)) end
   end
-  lock.acquire(dir)
+  if (node_rank or 0) == 0 then lock.acquire(dir) end
   local ok, err = pcall(function()
     if resume then
       require("wick.runs").resume_begin(dir, nproc)
@@ -73,14 +74,14 @@ end
 -- After the workers: the final status (rank 0 recorded its metrics or error). A directory the
 -- launcher named itself is removed again when no recipe ran in it (a plain script, or a config
 -- error: as without -n, those leave no run).
-function M.launch_end(dir, code, named)
-  local ok, err = pcall(M.record_end, dir, code, named)
+function M.launch_end(dir, code, named, why)
+  local ok, err = pcall(M.record_end, dir, code, named, why)
   lock.release(dir)
   if named then os.remove(dir) end -- rmdir: a directory left empty (see record_end)
   if not ok then error(err, 0) end
 end
 
-function M.record_end(dir, code, named)
+function M.record_end(dir, code, named, why)
   if named and not util.read_file(dir .. "/config.yaml") then
     os.remove(dir .. "/command.txt")
     os.remove(dir .. "/meta.yaml")
@@ -92,7 +93,7 @@ function M.record_end(dir, code, named)
     meta.status = "completed"
   else
     meta.status = "failed"
-    meta.error = meta.error or "a worker failed (see the rank<k>.log files)"
+    meta.error = why or meta.error or "a worker failed (see the rank<k>.log files)"
   end
   meta.end_time = files.now_iso()
   files.write_meta(dir, meta)
