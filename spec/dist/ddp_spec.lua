@@ -184,6 +184,24 @@ describe("nn.DistributedDataParallel", function()
       assert.are.equal("DistributedDataParallel: expected an nn.Module (got string)", err)
     end)
 
+    it("takes PyTorch's device_ids/output_device, and is nn.parallel.DistributedDataParallel", function()
+      assert.are.equal(nn.DDP, nn.parallel.DistributedDataParallel)
+      assert.are.equal(nn.DataParallel, nn.parallel.DataParallel)
+      -- a CPU module: PyTorch's rule (device_ids only for a module on one CUDA device)
+      local ok, err = pcall(nn.parallel.DistributedDataParallel, model(), { device_ids = { 0 } })
+      assert.is_false(ok)
+      assert.are.equal("DistributedDataParallel: device_ids and output_device only work with a module on one "
+        .. "CUDA device, but got device_ids {0}, output_device nil and module parameters on cpu (leave them out "
+        .. "for a CPU module)", err)
+      ok, err = pcall(nn.DDP, model(), { output_device = "cuda:1" })
+      assert.are.equal("DistributedDataParallel: device_ids and output_device only work with a module on one "
+        .. "CUDA device, but got device_ids nil, output_device cuda:1 and module parameters on cpu (leave them "
+        .. "out for a CPU module)", err)
+      -- nil (a CPU module's value in PyTorch) is accepted
+      local ddp = nn.DDP(model(), { device_ids = nil, output_device = nil })
+      assert.are.same({ 5, 2 }, ddp(wick.randn(5, 3)).shape)
+    end)
+
     it("does not reduce under no_sync and raises when a forward had no backward", function()
       local m = model()
       local ddp = nn.DDP(m)

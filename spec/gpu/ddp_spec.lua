@@ -36,4 +36,20 @@ describe("DDP on NCCL with one rank", function()
       assert.is_true(max_diff(v, got[k]) < 1e-5, k)
     end
   end)
+
+  it("takes device_ids = {0}: inputs move to the module's device, outputs to output_device", function()
+    if not need_cuda() then return end
+    dist.init_process_group({ backend = "nccl", world_size = 1, rank = 0 })
+    local x = wick.randn({ 4, 10 })
+    local ref = model():cuda()
+    local ddp = nn.parallel.DistributedDataParallel(model():cuda(), { device_ids = { 0 } })
+    local out = ddp(x) -- a CPU input, as a tutorial's loader gives it
+    assert.are.equal("cuda:0", out.device)
+    assert.is_true(max_diff(ref(x:cuda()), out) < 1e-6)
+    local to_cpu = nn.DDP(model():cuda(), { device_ids = { "cuda:0" }, output_device = "cpu" })
+    assert.are.equal("cpu", to_cpu(x).device)
+    local ok, err = pcall(nn.DDP, model():cuda(), { device_ids = { 0, 1 } })
+    assert.is_false(ok)
+    assert.are.equal("DistributedDataParallel: device_ids can only be nil or contain a single element (got {0, 1})", err)
+  end)
 end)

@@ -127,6 +127,22 @@ describe("summary", function()
     assert.is_true(m.training)
   end)
 
+  it("depth = 1: a block at the limit counts the parameters of its children (as torchinfo)", function()
+    local m = wick.models.resnet18 { num_classes = 10 }
+    m.layer1:requires_grad_(false)
+    local s = m:summary({ depth = 1, print = false })
+    local rows = {}
+    for _, r in ipairs(s.rows) do rows[r.name] = r end
+    assert.are.same({ 147968, 0 }, { rows.layer1.params, rows.layer1.trainable })
+    assert.are.same({ 8393728, 8393728 }, { rows.layer4.params, rows.layer4.trainable })
+    assert.are.equal(0, rows[""].params) -- the root's rows are shown: its own parameters only
+    assert.truthy(tostring(s):find("  layer1 (Sequential)                   --                      147,968     no\n", 1, true))
+    -- without a depth limit every module shows its own parameters only
+    local full = m:summary({ print = false })
+    assert.are.equal(0, full.rows[6].params)
+    assert.are.equal("layer1", full.rows[6].name)
+  end)
+
   it("runs in eval mode without touching BatchNorm's statistics", function()
     local m = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4))
     m:summary({ 2, 3 }, { print = false })

@@ -25,11 +25,16 @@ local faces = wick.tensor({ { { 0, 1, 2 }, { 1, 2, 3 } } }, { dtype = "i32" })
 local colors = wick.tensor({ { { 255, 0, 0 }, { 0, 255, 0 }, { 0, 0, 255 }, { 9, 9, 9 } } }, { dtype = "u8" })
 w:add_mesh("mesh", verts, 2, { faces = faces, colors = colors, config_dict = { camera = { fov = 75 }, lights = { 1, 2 } } })
 w:add_mesh("cloud", verts, 2)
+-- PyTorch's keyword forms, as a direct port writes them
+w:add_mesh("kw", { vertices = verts, colors = colors, faces = faces, global_step = 3 })
+w:add_mesh("kw2", verts, { colors = colors, global_step = 4.0 })
 local mat = wick.tensor({ { 1.5, -2 }, { 0.1, 3 }, { 4, 5 }, { 6, 7 }, { 8, 9 } })
 local lab = wick.arange(5):float():reshape(5, 1, 1, 1) * 0.2 -- 1-channel 1x1 label images
 w:add_embedding(mat, { metadata = { "a", "b", "c", "d", "e" }, label_img = lab, global_step = 2, tag = "my emb/1" })
 w:add_embedding(mat, { metadata = { { "a", 1 }, { "b", 2 }, { "c", 3 }, { "d", 4 }, { "e", 5 } },
                        metadata_header = { "name", "id" } })
+w:add_embedding { mat = mat, metadata = { "a", "b", "c", "d", "e" }, global_step = 5, tag = "kw" }
+w:add_embedding(mat, { "v", "w", "x", "y", "z" }, nil, 6, "pos")
 local nn = wick.nn
 w:add_graph(nn.Sequential(nn.Linear(4, 3), nn.ReLU(), nn.Linear(3, 2)), wick.randn(5, 4))
 w:close()
@@ -83,12 +88,21 @@ describe("wick.tb plugins read by TensorBoard", function()
     assert.are.same({ 0, 1, 2, 1, 2, 3 }, r.tensors.mesh_FACE[1].values)
     assert.are.same({ 255, 0, 0, 0, 255, 0, 0, 0, 255, 9, 9, 9 }, r.tensors.mesh_COLOR[1].values)
     assert.are.equal(2, r.tensors.mesh_COLOR[1].step)
+    -- the keyword forms write the same tensors, at the global_step given among the keywords
+    assert.are.same({ name = "kw", content_type = "FACE", json_config = "{}", shape = { 1, 2, 3 }, components = 14 }, m.kw_FACE)
+    assert.are.same({ r.tensors.mesh_COLOR[1].values, 3 }, { r.tensors.kw_COLOR[1].values, r.tensors.kw_COLOR[1].step })
+    assert.are.same({ name = "kw2", content_type = "COLOR", json_config = "{}", shape = { 1, 4, 3 }, components = 10 }, m.kw2_COLOR)
+    assert.are.same({ r.tensors.mesh_VERTEX[1].values, 4 }, { r.tensors.kw2_VERTEX[1].values, r.tensors.kw2_VERTEX[1].step })
   end)
 
   it("add_embedding: tensors.tsv, metadata.tsv, sprite.png and projector_config.pbtxt", function()
     local r = read(); if not r then return end
     local p = r.projector
-    assert.are.equal(2, #p)
+    assert.are.equal(4, #p)
+    -- add_embedding{mat = ..., ...} and add_embedding(mat, metadata, label_img, global_step, tag)
+    assert.are.same({ "kw:00005", { "a", "b", "c", "d", "e", "" }, p[1].values },
+      { p[3].tensor_name, p[3].metadata, p[3].values })
+    assert.are.same({ "pos:00006", { "v", "w", "x", "y", "z", "" } }, { p[4].tensor_name, p[4].metadata })
     assert.are.same({ "my emb/1:00002", "00002/my%20emb%2F1/tensors.tsv", "00002/my%20emb%2F1/metadata.tsv",
       { image_path = "00002/my%20emb%2F1/sprite.png", single_image_dim = { 1, 1 } } },
       { p[1].tensor_name, p[1].tensor_path, p[1].metadata_path, p[1].sprite })

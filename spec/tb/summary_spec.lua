@@ -38,6 +38,7 @@ local t_fast = os.time()
 w:add_scalar("fast/ünï✓", 0.25, 5)
 w:add_scalar("fast/ünï✓", 2)
 w:add_scalar("fast/ünï✓", 0.75, 6.0)
+w:add_scalar("fast/ünï✓", 0.5, 7.9) -- a float step is truncated, as PyTorch's int(global_step)
 w:add_scalars("train/lr", { a = 1, b = 2.5 }, 7)
 w:add_scalars("train/lr", { a = 3 }, 8)
 -- 2x3 image, CHW floats: scaled by 255, clipped, truncated
@@ -77,8 +78,9 @@ describe("wick.tb summaries read by TensorBoard", function()
     local v = r["."].scalars.nan[1].value
     assert.is_true(v ~= v)
     local fast = r["."].scalars["fast/ünï✓"]
-    assert.are.same({ { 5, 0.25 }, { 0, 2 }, { 6, 0.75 } },
-      { { fast[1].step, fast[1].value }, { fast[2].step, fast[2].value }, { fast[3].step, fast[3].value } })
+    assert.are.same({ { 5, 0.25 }, { 0, 2 }, { 6, 0.75 }, { 7, 0.5 } },
+      { { fast[1].step, fast[1].value }, { fast[2].step, fast[2].value }, { fast[3].step, fast[3].value },
+        { fast[4].step, fast[4].value } })
     for _, e in ipairs(fast) do assert.is_true(e.wall_time >= t_fast - 1 and e.wall_time < t_fast + 120) end
   end)
 
@@ -169,7 +171,9 @@ describe("wick.tb argument errors", function()
       { "add_scalar: tag contains a NUL byte", ew.add_scalar, ew, "a\0b", 1 },
       { "add_scalar: scalar_value must be a number (got nil)", ew.add_scalar, ew, "x" },
       { "add_scalar: scalar_value must be a number or a one-element tensor (got a tensor of 2 elements)", ew.add_scalar, ew, "x", wick.zeros(2) },
-      { "add_scalar: global_step must be an integer (got 1.5)", ew.add_scalar, ew, "x", 1, 1.5 },
+      { "add_scalar: global_step must be finite (got nan)", ew.add_scalar, ew, "x", 1, 0 / 0 },
+      { "add_scalar: global_step must be finite (got inf)", ew.add_scalar, ew, "x", 1, math.huge },
+      { "add_scalar: global_step must be a number (got string)", ew.add_scalar, ew, "x", 1, "1" },
       { "add_scalar: global_step must be >= 0 (got -1)", ew.add_scalar, ew, "x", 1, -1 },
       { "add_scalar: walltime must be a finite number of seconds (got nan)", ew.add_scalar, ew, "x", 1, 0, { walltime = 0 / 0 } },
       { "add_scalar: unknown option 'wall_time' (did you mean 'walltime'?)", ew.add_scalar, ew, "x", 1, 0, { wall_time = 1 } },

@@ -1,5 +1,7 @@
 -- wick.models: ready-made architectures with torchvision / torch.nn.Sequential parameter names,
--- loaded on first use.
+-- loaded on first use; wick.models.resnet is the module, as torchvision.models.resnet (its
+-- ResNet, BasicBlock and Bottleneck classes, for subclasses).
+local modules = { resnet = "wick.models.resnet", vgg = "wick.models.vgg", mobilenet = "wick.models.mobilenet" }
 local lazy = {
   mlp = "wick.models.mlp",
   small_cnn = "wick.models.small_cnn",
@@ -12,6 +14,11 @@ local lazy = {
 
 return setmetatable({}, {
   __index = function(t, k)
+    if modules[k] then
+      local m = require(modules[k])
+      rawset(t, k, m)
+      return m
+    end
     local name = lazy[k]
     if name then
       local m = require(name)

@@ -13,11 +13,59 @@ local DDP = class("nn.DistributedDataParallel", Module)
 
 local function dist() return require("wick.dist") end
 
--- DistributedDataParallel(module, {bucket_cap_mb = 25, find_unused_parameters = false,
--- broadcast_buffers = true, process_group})
+-- A device as DDP's options name it: an index i (CUDA device i) or a device string.
+local function device_name(d)
+  if math.type(d) == "integer" then return "cuda:" .. d end
+  if type(d) == "string" then return d == "cuda" and "cuda:" .. wick.cuda.current_device() or d end
+  error(FN .. ": devices are indices or strings like 'cuda:0' (got " .. type(d) .. ")", 0)
+end
+
+local function show_ids(ids)
+  if ids == nil then return "nil" end
+  local out = {}
+  for i, d in ipairs(ids) do out[i] = type(d) == "string" and ("'" .. d .. "'") or tostring(d) end
+  return "{" .. table.concat(out, ", ") .. "}"
+end
+
+-- device_ids / output_device with PyTorch's meaning: for a module on one CUDA device,
+-- device_ids = {that device} (inputs are moved there by forward) and output_device (default:
+-- that device) receives the outputs; a CPU module takes neither. Returns the two device
+-- names, or nil for a CPU module.
+local function check_devices(opts, module_device)
+  local ids, out = opts.device_ids, opts.output_device
+  if ids == nil and out == nil then return nil end
+  if ids ~= nil and type(ids) ~= "table" then ids = { ids } end
+  if not module_device:match("^cuda") then
+    error(("%s: device_ids and output_device only work with a module on one CUDA device, but got "
+      .. "device_ids %s, output_device %s and module parameters on %s (leave them out for a CPU module)"):format(
+      FN, show_ids(ids), out == nil and "nil" or tostring(out), module_device), 0)
+  end
+  if ids ~= nil and #ids ~= 1 then
+    error(("%s: device_ids can only be nil or contain a single element (got %s)"):format(FN, show_ids(ids)), 0)
+  end
+  local dev = ids and device_name(ids[1]) or module_device
+  if dev ~= module_device then
+    error(("%s: device_ids %s, but the module's parameters are on %s (move the module with model:to('%s') first)"):format(
+      FN, show_ids(ids), module_device, dev), 0)
+  end
+  return dev, out ~= nil and device_name(out) or dev
+end
+
+-- Tensors of v (in plain tables too) on `device`; v itself when nothing moves.
+local function moved(v, device)
+  if wick.is_tensor(v) then return v.device == device and v or v:to(device) end
+  if type(v) ~= "table" or getmetatable(v) ~= nil then return v end
+  local out = {}
+  for k, x in pairs(v) do out[k] = moved(x, device) end
+  return out
+end
+
+-- DistributedDataParallel(module, {device_ids, output_device, bucket_cap_mb = 25,
+-- find_unused_parameters = false, broadcast_buffers = true, process_group})
 function DDP:__init(module, opts)
   Module.__init(self)
-  opts = util.options(FN, opts, { "bucket_cap_mb", "find_unused_parameters", "broadcast_buffers", "process_group" })
+  opts = util.options(FN, opts, { "device_ids", "output_device", "bucket_cap_mb", "find_unused_parameters",
+    "broadcast_buffers", "process_group" })
   if not Module.is_module(module) then error(FN .. ": expected an nn.Module (got " .. type(module) .. ")", 0) end
   local d = dist()
   if not d.is_initialized() then
@@ -46,6 +94,7 @@ function DDP:__init(module, opts)
   if #params == 0 then
     error(FN .. " is not needed when a module doesn't have any parameter that requires a gradient.", 0)
   end
+  self._device, self._output_device = check_devices(opts, params[1].device)
   -- CPU parameters reduce over the group's Gloo context, CUDA ones over its NCCL communicator
   local pg, rank, world = d._group_pg(FN, group, params[1])
   if not rank then error(FN .. ": this rank is not in the process_group", 0) end
@@ -113,7 +162,17 @@ function DDP:forward(...)
     for b in self.module:buffers() do bufs[#bufs + 1] = b end
     if #bufs > 0 then sync.broadcast(bufs, self._src, self._gopts) end
   end
-  local out = table.pack(self.module(...))
+  local out
+  if self._device then -- device_ids: the inputs go to the module's device, outputs to output_device
+    local args = table.pack(...)
+    for i = 1, args.n do args[i] = moved(args[i], self._device) end
+    out = table.pack(self.module(table.unpack(args, 1, args.n)))
+    if self._output_device ~= self._device then
+      for i = 1, out.n do out[i] = moved(out[i], self._output_device) end
+    end
+  else
+    out = table.pack(self.module(...))
+  end
   self.require_forward_param_sync = reduce
   if reduce then
     self._reducer:prepare_for_backward(self.find_unused_parameters and tensors_in(out, {}, {}) or {})

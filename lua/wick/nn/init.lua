@@ -24,5 +24,7 @@ end
 
 nn.DistributedDataParallel = require("wick.nn.ddp")
 nn.DDP = nn.DistributedDataParallel
+-- PyTorch's torch.nn.parallel namespace, for code that spells it out
+nn.parallel = { DistributedDataParallel = nn.DistributedDataParallel, DataParallel = nn.DataParallel }
 
 return nn

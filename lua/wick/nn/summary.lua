@@ -1,6 +1,7 @@
 -- Module:summary(input_size | tensor, {dtype, depth, print = true}): one forward pass (eval
 -- mode, no_grad, zeros as input) records each layer's output shape; returns and prints a
 -- torchinfo-like table of layers, output shapes, parameter counts, trainable vs frozen totals.
+-- depth = d shows modules d levels down, each at the limit with its children's parameters.
 local wick = require("wick")
 
 local M = {}
@@ -71,9 +72,12 @@ function M.summary(self, input, opts)
   for _, item in ipairs(mods) do
     local name, m = item[1], item[2]
     local depth = name == "" and 0 or select(2, name:gsub("%.", "")) + 1
-    if depth <= (opts.depth or math.huge) then
+    local limit = opts.depth or math.huge
+    if depth <= limit then
+      -- a row whose children are not shown (at the depth limit) counts their parameters too,
+      -- as torchinfo does; with its children shown, only its own
       local params, trainable = 0, 0
-      for _, p in ipairs(m:_named("params", false)) do
+      for _, p in ipairs(m:_named("params", depth == limit)) do
         params = params + p[2]:numel()
         if p[2].requires_grad then trainable = trainable + p[2]:numel() end
       end

@@ -20,14 +20,16 @@ function M.tag(op, tag, what)
   return tag
 end
 
--- global_step: nil (unset, read as 0) or a non-negative integer (an integral float is accepted).
+-- global_step: nil (unset, read as 0) or a non-negative number; a float is truncated toward
+-- zero, as PyTorch's writer does (event.step = int(global_step)).
 function M.step(op, step)
   if step == nil then return 0 end
-  if type(step) ~= "number" or math.tointeger(step) == nil then
-    error(("%s: global_step must be an integer (got %s)"):format(op,
-      type(step) == "number" and tostring(step) or type(step)), 0)
+  if type(step) ~= "number" then error(("%s: global_step must be a number (got %s)"):format(op, type(step)), 0) end
+  if step ~= step or step == math.huge or step == -math.huge then
+    error(("%s: global_step must be finite (got %s)"):format(op, step ~= step and "nan" or tostring(step)), 0)
   end
-  step = math.tointeger(step)
+  step = math.tointeger(step < 0 and math.ceil(step) or math.floor(step))
+  if step == nil then error(op .. ": global_step is out of range", 0) end
   if step < 0 then error(("%s: global_step must be >= 0 (got %d)"):format(op, step), 0) end
   return step
 end

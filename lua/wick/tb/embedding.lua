@@ -22,9 +22,21 @@ local function pbtxt_string(s)
 end
 
 return function(SummaryWriter)
-  -- add_embedding(mat, {metadata, label_img, global_step = 0, tag = "default", metadata_header})
-  function SummaryWriter:add_embedding(mat, opts)
+  -- add_embedding(mat, {metadata, label_img, global_step = 0, tag = "default", metadata_header}),
+  -- also in PyTorch's other forms: all keywords, add_embedding{mat = m, metadata = labels, ...},
+  -- and positional, add_embedding(mat, metadata, label_img, global_step, tag, metadata_header).
+  local POSITIONAL = { "metadata", "label_img", "global_step", "tag", "metadata_header" }
+  function SummaryWriter:add_embedding(mat, opts, ...)
     local op = "add_embedding"
+    if type(mat) == "table" and opts == nil then -- add_embedding{mat = ..., ...}
+      opts = {}
+      for k, v in pairs(mat) do if k ~= "mat" then opts[k] = v end end
+      mat = mat.mat
+    elseif select("#", ...) > 0 or (type(opts) == "table" and opts[1] ~= nil) then -- positional
+      local args = { opts, ... }
+      opts = {}
+      for i, name in ipairs(POSITIONAL) do opts[name] = args[i] end
+    end
     opts = check.options(op, opts, { "metadata", "label_img", "global_step", "tag", "metadata_header" })
     if not core.is_tensor(mat) or #mat.shape ~= 2 then
       error(op .. ": mat must be a 2-D tensor [N, D] (the number of points, then their dimension)", 0)

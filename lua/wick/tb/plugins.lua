@@ -125,10 +125,25 @@ return function(SummaryWriter)
   end
 
   -- add_mesh(tag, vertices, global_step, {colors, faces, config_dict, walltime}): [B, N, 3]
-  -- tensors as <tag>_VERTEX, <tag>_FACE, <tag>_COLOR with plugin mesh, at one step.
+  -- tensors as <tag>_VERTEX, <tag>_FACE, <tag>_COLOR with plugin mesh, at one step. PyTorch's
+  -- keyword form also works: add_mesh(tag, {vertices = v, colors = c, faces = f, global_step = 2})
+  -- or add_mesh(tag, v, {colors = c, global_step = 2}).
   function SummaryWriter:add_mesh(tag, vertices, step, opts)
     local op = "add_mesh"
     check.tag(op, tag)
+    if type(vertices) == "table" and step == nil and opts == nil then -- add_mesh(tag, {vertices = ...})
+      local kw = vertices
+      vertices, opts = kw.vertices, {}
+      for k, v in pairs(kw) do if k ~= "vertices" then opts[k] = v end end
+    end
+    if type(step) == "table" and opts == nil then step, opts = nil, step end -- add_mesh(tag, v, {...})
+    if opts and opts.global_step ~= nil then
+      if step ~= nil then error(op .. ": give global_step as an argument or an option, not both", 0) end
+      step = opts.global_step
+      local rest = {}
+      for k, v in pairs(opts) do if k ~= "global_step" then rest[k] = v end end
+      opts = rest
+    end
     local wt
     step, wt, opts = common(op, step, opts, { "colors", "faces", "config_dict", "walltime" })
     local parts = { { vertices, 1, "VERTEX", "vertices" }, { opts.faces, 2, "FACE", "faces" }, { opts.colors, 3, "COLOR", "colors" } }
