@@ -1,5 +1,5 @@
 -- Activation modules: ReLU ReLU6 GELU Tanh Sigmoid SiLU Softplus LeakyReLU ELU Hardtanh Softmax
--- LogSoftmax. `inplace` is accepted for PyTorch compatibility; wick computes out of place.
+-- LogSoftmax Softmin GLU Mish Hardswish Hardsigmoid LogSigmoid Identity. `inplace` is accepted for PyTorch compatibility; wick computes out of place.
 local class = require("wick.class")
 local Module = require("wick.nn.module")
 local F = require("wick.nn.functional")
@@ -35,6 +35,16 @@ simple("SiLU", "silu", true)
 simple("Tanh", "tanh")
 simple("Sigmoid", "sigmoid")
 simple("Softplus", "softplus")
+simple("Mish", "mish", true)
+simple("Hardswish", "hardswish", true)
+simple("Hardsigmoid", "hardsigmoid", true)
+simple("LogSigmoid", "logsigmoid")
+
+-- Identity(...): returns its input; any arguments are ignored, as in PyTorch.
+local Identity = class("nn.Identity", Module)
+function Identity:__init() Module.__init(self) end
+function Identity:forward(x) return x end
+M.Identity = Identity
 
 -- A one-parameter activation: Name(value) or Name({key = value, inplace}).
 local function with_param(name, key, default, call)
@@ -62,6 +72,8 @@ with_param("LeakyReLU", "negative_slope", 0.01, function(self, x) return F.leaky
 with_param("ELU", "alpha", 1.0, function(self, x) return F.elu(x, self.alpha) end)
 with_param("Softmax", "dim", nil, function(self, x) return F.softmax(x, self.dim) end)
 with_param("LogSoftmax", "dim", nil, function(self, x) return F.log_softmax(x, self.dim) end)
+with_param("Softmin", "dim", nil, function(self, x) return F.softmin(x, self.dim) end)
+with_param("GLU", "dim", -1, function(self, x) return F.glu(x, self.dim) end)
 with_param("GELU", "approximate", "none", function(self, x)
   return F.gelu(x, { approximate = self.approximate })
 end)

@@ -119,4 +119,7 @@ function F.binary_cross_entropy_with_logits(input, target, opts)
   return kernel("binary_cross_entropy_with_logits")(input, target, opts)
 end
 
+require("wick.nn.functional_act_loss")(F)
+require("wick.nn.functional_shape")(F)
+
 return F

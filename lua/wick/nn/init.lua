@@ -13,10 +13,13 @@ local nn = {
   Dropout = require("wick.nn.dropout"),
   DataParallel = require("wick.nn.data_parallel"),
   Pipeline = require("wick.nn.pipeline"),
+  GroupNorm = require("wick.nn.groupnorm"),
+  MultiheadAttention = require("wick.nn.attention"),
+  utils = require("wick.nn.clip_grad"),
 }
 
 for _, group in ipairs { "wick.nn.batchnorm", "wick.nn.activation", "wick.nn.pooling", "wick.nn.flatten",
-                         "wick.nn.container", "wick.nn.loss" } do
+                         "wick.nn.container", "wick.nn.loss", "wick.nn.transformer" } do
   for k, v in pairs(require(group)) do
     if k:sub(1, 1) ~= "_" then nn[k] = v end
   end
