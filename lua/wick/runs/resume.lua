@@ -85,8 +85,8 @@ function M.resume_begin(dir, nproc, command)
   local resumed = type(meta.resumed) == "table" and meta.resumed or {}
   resumed[#resumed + 1] = now_iso()
   meta.resumed = resumed
-  local f = io.open(dir .. "/command.txt", "a")
-  if f then f:write(command or runs().command_line(), "\n"); f:close() end
+  require("wick.runs.files").write_file(dir .. "/command.txt",
+    (read_file(dir .. "/command.txt") or "") .. (command or runs().command_line()) .. "\n")
   runs()._write_meta(dir, meta)
   M.clean_partial(dir)
 end
