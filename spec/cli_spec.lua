@@ -9,16 +9,20 @@ describe("wick info", function()
     local b = wick.build_info()
     local lines = {}
     for line in r.out:gmatch("[^\n]+") do lines[#lines + 1] = line end
-    assert.are.equal(8, #lines)
+    assert.are.equal(10, #lines)
     assert.are.equal("wick    " .. b.version, lines[1])
     assert.are.equal("Lua     " .. b.lua, lines[2])
     assert.are.equal("BLAS    " .. b.blas .. ", " .. b.blas_threads .. " threads",
       lines[3]:match("^(BLAS    .- threads)"))
     assert.are.equal("OpenMP  " .. b.threads .. " threads", lines[4])
-    assert.matches("^CUDA    " .. (b.cuda and "yes" or "no %(built without CUDA%)"), lines[5])
-    assert.are.equal("NCCL    " .. (b.nccl and "yes" or "no"), lines[6])
-    assert.are.equal("Gloo    " .. (b.gloo and "yes" or "no"), lines[7])
-    assert.matches("^dtype   %S+ %(default%)$", lines[8])
+    assert.are.equal("CPU     " .. b.cpu_isa .. " kernels (this CPU runs: " .. table.concat(b.cpu_isas, ", ")
+      .. "; WICK_CPU_ISA picks one)", lines[5])
+    assert.are.equal("conv    " .. (b.dnnl or "im2col + BLAS (built without oneDNN, or WICK_CONV=im2col)"),
+      lines[6])
+    assert.matches("^CUDA    " .. (b.cuda and "yes" or "no %(built without CUDA%)"), lines[7])
+    assert.are.equal("NCCL    " .. (b.nccl and "yes" or "no"), lines[8])
+    assert.are.equal("Gloo    " .. (b.gloo and "yes" or "no"), lines[9])
+    assert.matches("^dtype   %S+ %(default%)$", lines[10])
     assert.are.equal("", r.err)
   end)
 
@@ -99,5 +103,36 @@ print(arg[-1], type(wick.tensor))
     helper.rmdir(dir)
     assert.are.equal(0, r.code, r.err)
     assert.are.equal("no runs in " .. dir .. "\n", r.out)
+  end)
+end)
+
+describe("wick --help", function()
+  it("lists every subcommand of wick.commands with one line each", function()
+    local r = helper.run({ "--help" })
+    assert.are.equal(0, r.code, r.err)
+    assert.are.equal("", r.err)
+    local names = {}
+    for _, c in ipairs(require("wick.commands")) do
+      names[#names + 1] = c.name
+      assert.matches("\n  " .. c.name .. " +" .. c.help:gsub("%p", "%%%0") .. "\n", r.out)
+      assert.matches("\n       wick " .. c.name, r.out)
+    end
+    assert.are.same({ "run", "runs", "info", "convert" }, names)
+    assert.matches("^usage: wick %[options%] %[script %[args%]%]\n", r.out)
+    assert.are.equal(r.out, helper.run({ "-h" }).out)
+  end)
+
+  it("shows the same help after an unknown option, on stderr", function()
+    local r = helper.run({ "--bogus" })
+    assert.are.equal(1, r.code)
+    assert.are.equal("wick: unrecognized option '--bogus'\n" .. helper.run({ "--help" }).out, r.err)
+  end)
+
+  it("runs each subcommand through wick.cli.main, which rejects unknown ones", function()
+    local r = helper.run({ "runs", "--help" })
+    assert.are.equal(require("wick.cli").RUNS_USAGE, r.out)
+    r = helper.run({ "-e", "os.exit(require('wick.cli').main('nope'))" })
+    assert.are.equal(1, r.code)
+    assert.are.equal("wick: unknown command 'nope'\n", r.err)
   end)
 end)
