@@ -25,20 +25,20 @@ template <> __device__ __forceinline__ double wk_fmod(double x, double y) { retu
 template <typename C> __device__ __forceinline__ C arith(int op, C x, C y, int *err) {
   (void)err;
   switch (op) {
-    case WK_BIN_ADD: return x + y;
-    case WK_BIN_SUB: return x - y;
-    case WK_BIN_MUL: return x * y;
-    case WK_BIN_DIV: return x / y;
-    case WK_BIN_POW: return pow(x, y);
-    case WK_BIN_MAXIMUM: return (x != x || x > y) ? x : y;
-    case WK_BIN_MINIMUM: return (x != x || x < y) ? x : y;
-    case WK_BIN_FMOD: return wk_fmod(x, y);
-    case WK_BIN_REMAINDER: {
+    case WICK_BIN_ADD: return x + y;
+    case WICK_BIN_SUB: return x - y;
+    case WICK_BIN_MUL: return x * y;
+    case WICK_BIN_DIV: return x / y;
+    case WICK_BIN_POW: return pow(x, y);
+    case WICK_BIN_MAXIMUM: return (x != x || x > y) ? x : y;
+    case WICK_BIN_MINIMUM: return (x != x || x < y) ? x : y;
+    case WICK_BIN_FMOD: return wk_fmod(x, y);
+    case WICK_BIN_REMAINDER: {
       C r = wk_fmod(x, y);
       return (r != 0 && ((r < 0) != (y < 0))) ? r + y : r;
     }
-    case WK_BIN_FLOOR_DIVIDE: return floor(x / y);
-    case WK_BIN_ATAN2: return atan2(x, y);
+    case WICK_BIN_FLOOR_DIVIDE: return floor(x / y);
+    case WICK_BIN_ATAN2: return atan2(x, y);
     default: return 0;
   }
 }
@@ -57,41 +57,41 @@ __device__ __forceinline__ int64_t wk_ipow(int64_t b, int64_t e) {
 // ---- integer domain (int64, wrapping)
 template <> __device__ __forceinline__ int64_t arith<int64_t>(int op, int64_t x, int64_t y, int *err) {
   switch (op) {
-    case WK_BIN_ADD: return (int64_t)((uint64_t)x + (uint64_t)y);
-    case WK_BIN_SUB: return (int64_t)((uint64_t)x - (uint64_t)y);
-    case WK_BIN_MUL: return (int64_t)((uint64_t)x * (uint64_t)y);
-    case WK_BIN_POW: return wk_ipow(x, y);
-    case WK_BIN_MAXIMUM: return x > y ? x : y;
-    case WK_BIN_MINIMUM: return x < y ? x : y;
-    case WK_BIN_FMOD:
-    case WK_BIN_REMAINDER:
-    case WK_BIN_FLOOR_DIVIDE: {
+    case WICK_BIN_ADD: return (int64_t)((uint64_t)x + (uint64_t)y);
+    case WICK_BIN_SUB: return (int64_t)((uint64_t)x - (uint64_t)y);
+    case WICK_BIN_MUL: return (int64_t)((uint64_t)x * (uint64_t)y);
+    case WICK_BIN_POW: return wk_ipow(x, y);
+    case WICK_BIN_MAXIMUM: return x > y ? x : y;
+    case WICK_BIN_MINIMUM: return x < y ? x : y;
+    case WICK_BIN_FMOD:
+    case WICK_BIN_REMAINDER:
+    case WICK_BIN_FLOOR_DIVIDE: {
       if (y == 0) { *err = 1; return 0; }
-      if (y == -1) return op == WK_BIN_FLOOR_DIVIDE ? (int64_t)(0 - (uint64_t)x) : 0;
+      if (y == -1) return op == WICK_BIN_FLOOR_DIVIDE ? (int64_t)(0 - (uint64_t)x) : 0;
       int64_t q = x / y, r = x % y;
-      if (op == WK_BIN_FMOD) return r;
+      if (op == WICK_BIN_FMOD) return r;
       bool adjust = r != 0 && ((r < 0) != (y < 0));
-      if (op == WK_BIN_REMAINDER) return adjust ? r + y : r;
+      if (op == WICK_BIN_REMAINDER) return adjust ? r + y : r;
       return adjust ? q - 1 : q;
     }
-    case WK_BIN_BITWISE_AND: return x & y;
-    case WK_BIN_BITWISE_OR: return x | y;
-    case WK_BIN_BITWISE_XOR: return x ^ y;
+    case WICK_BIN_BITWISE_AND: return x & y;
+    case WICK_BIN_BITWISE_OR: return x | y;
+    case WICK_BIN_BITWISE_XOR: return x ^ y;
     default: return 0;
   }
 }
 
 template <typename C> __device__ __forceinline__ bool compare(int op, C x, C y) {
   switch (op) {
-    case WK_BIN_EQ: return x == y;
-    case WK_BIN_NE: return x != y;
-    case WK_BIN_LT: return x < y;
-    case WK_BIN_LE: return x <= y;
-    case WK_BIN_GT: return x > y;
-    case WK_BIN_GE: return x >= y;
-    case WK_BIN_LOGICAL_AND: return x != 0 && y != 0;
-    case WK_BIN_LOGICAL_OR: return x != 0 || y != 0;
-    case WK_BIN_LOGICAL_XOR: return (x != 0) != (y != 0);
+    case WICK_BIN_EQ: return x == y;
+    case WICK_BIN_NE: return x != y;
+    case WICK_BIN_LT: return x < y;
+    case WICK_BIN_LE: return x <= y;
+    case WICK_BIN_GT: return x > y;
+    case WICK_BIN_GE: return x >= y;
+    case WICK_BIN_LOGICAL_AND: return x != 0 && y != 0;
+    case WICK_BIN_LOGICAL_OR: return x != 0 || y != 0;
+    case WICK_BIN_LOGICAL_XOR: return (x != 0) != (y != 0);
     default: return false;
   }
 }
@@ -116,7 +116,7 @@ template <int DT> struct BinCmp {
 };
 
 static bool is_int_division(int op) {
-  return op == WK_BIN_FMOD || op == WK_BIN_REMAINDER || op == WK_BIN_FLOOR_DIVIDE;
+  return op == WICK_BIN_FMOD || op == WICK_BIN_REMAINDER || op == WICK_BIN_FLOOR_DIVIDE;
 }
 
 template <int DT>
@@ -124,14 +124,14 @@ static wick_status run_binary(int op, const wick_kview *out, const wick_kview *a
                               cudaStream_t s) {
   typedef typename Tr<DT>::S S;
   const wick_kview *ins[2] = {a, b};
-  if (op >= WK_BIN_EQ && op <= WK_BIN_LOGICAL_XOR)
+  if (wick_binop_flags(op) & WICK_OPF_BOOL_OUT)
     return ew_launch<2, uint8_t, S>(BinCmp<DT>{op}, out, ins, s, "binary");
   if (Tr<DT>::is_float) {
     switch (op) {
-      case WK_BIN_ADD: return ew_launch<2, S, S>(BinArith<DT, WK_BIN_ADD>{op, NULL}, out, ins, s, "binary");
-      case WK_BIN_SUB: return ew_launch<2, S, S>(BinArith<DT, WK_BIN_SUB>{op, NULL}, out, ins, s, "binary");
-      case WK_BIN_MUL: return ew_launch<2, S, S>(BinArith<DT, WK_BIN_MUL>{op, NULL}, out, ins, s, "binary");
-      case WK_BIN_DIV: return ew_launch<2, S, S>(BinArith<DT, WK_BIN_DIV>{op, NULL}, out, ins, s, "binary");
+      case WICK_BIN_ADD: return ew_launch<2, S, S>(BinArith<DT, WICK_BIN_ADD>{op, NULL}, out, ins, s, "binary");
+      case WICK_BIN_SUB: return ew_launch<2, S, S>(BinArith<DT, WICK_BIN_SUB>{op, NULL}, out, ins, s, "binary");
+      case WICK_BIN_MUL: return ew_launch<2, S, S>(BinArith<DT, WICK_BIN_MUL>{op, NULL}, out, ins, s, "binary");
+      case WICK_BIN_DIV: return ew_launch<2, S, S>(BinArith<DT, WICK_BIN_DIV>{op, NULL}, out, ins, s, "binary");
       default: break;
     }
   }

@@ -7,7 +7,7 @@
 #include <cuda_fp16.h>
 #include <stdint.h>
 
-#include "kops.h"
+#include "core/oplist.h"
 #include "kview.h"
 
 // ---- dtypes: Tr<DT>::S is the storage type, C the compute type (f16/bf16 compute in float,

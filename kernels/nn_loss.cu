@@ -6,6 +6,8 @@
 // that core sums on the host.
 #include "nn_launch.h"
 
+#include "core/oplist.h"
+
 #include <math.h>
 
 namespace {
@@ -159,8 +161,8 @@ template <typename T>
 __global__ void elem_fwd_k(int kind, int64_t n, T *loss, const T *x, const T *t, const T *w, const T *pw) {
   for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x) {
     double xv = (double)x[i], tv = (double)t[i], v;
-    if (kind == 0) v = (xv - tv) * (xv - tv);
-    else if (kind == 1) v = fabs(xv - tv);
+    if (kind == WICK_LOSS_MSE) v = (xv - tv) * (xv - tv);
+    else if (kind == WICK_LOSS_L1) v = fabs(xv - tv);
     else {
       double lw = pw ? ((double)pw[i] - 1) * tv + 1 : 1.0;
       v = (1 - tv) * xv + lw * sp_neg(xv);
@@ -175,8 +177,8 @@ __global__ void elem_bwd_k(int kind, int64_t n, T *gx, T *gt, const T *g, int64_
                            const T *x, const T *t, const T *w, const T *pw) {
   for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x) {
     double xv = (double)x[i], tv = (double)t[i], k = (double)g[i * gstride] * scale, dx, dt;
-    if (kind == 0) { dx = 2 * (xv - tv); dt = -dx; }
-    else if (kind == 1) {
+    if (kind == WICK_LOSS_MSE) { dx = 2 * (xv - tv); dt = -dx; }
+    else if (kind == WICK_LOSS_L1) {
       double d = xv - tv;
       dx = d > 0 ? 1.0 : d < 0 ? -1.0 : 0.0;  // sign, as PyTorch's l1 backward
       dt = -dx;

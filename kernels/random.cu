@@ -51,7 +51,7 @@ __global__ void random_kernel(char *dst, int esize, Geom<1> g, RandArgs a) {
     int64_t ivals[4];
     bool is_int = false;
     switch (a.kind) {
-      case WK_RANDOM_UNIFORM:
+      case WICK_RANDOM_UNIFORM:
         if (a.vpc == 4) {
           float f = (float)a.p0, rg = (float)a.p1 - (float)a.p0;
           for (int j = 0; j < 4; j++) vals[j] = fmaf(u24(r.v[j]), rg, f);
@@ -59,7 +59,7 @@ __global__ void random_kernel(char *dst, int esize, Geom<1> g, RandArgs a) {
           for (int j = 0; j < 2; j++) vals[j] = u53(r.v[2 * j], r.v[2 * j + 1]) * (a.p1 - a.p0) + a.p0;
         }
         break;
-      case WK_RANDOM_NORMAL:
+      case WICK_RANDOM_NORMAL:
         if (a.vpc == 4) {
           for (int j = 0; j < 4; j += 2) {
             float rad = sqrtf(-2.0f * logf(1.0f - u24(r.v[j])));
@@ -76,7 +76,7 @@ __global__ void random_kernel(char *dst, int esize, Geom<1> g, RandArgs a) {
           vals[1] = a.p0 + a.p1 * (rad * s);
         }
         break;
-      case WK_RANDOM_INTEGERS:
+      case WICK_RANDOM_INTEGERS:
         is_int = true;
         if (a.vpc == 4) {
           for (int j = 0; j < 4; j++) ivals[j] = (int64_t)((uint64_t)r.v[j] % a.range + (uint64_t)a.from);
@@ -87,7 +87,7 @@ __global__ void random_kernel(char *dst, int esize, Geom<1> g, RandArgs a) {
           }
         }
         break;
-      case WK_RANDOM_BERNOULLI:
+      case WICK_RANDOM_BERNOULLI:
         is_int = true;
         for (int j = 0; j < 2; j++) ivals[j] = u53(r.v[2 * j], r.v[2 * j + 1]) < a.p0;
         break;
@@ -123,8 +123,8 @@ extern "C" wick_status wick_k_random(const wick_kview *dst, uint64_t key, int ki
   a.range = 1;
   bool f64 = dst->dtype == WICK_DTYPE_F64;
   switch (kind) {
-    case WK_RANDOM_UNIFORM: case WK_RANDOM_NORMAL: a.vpc = f64 ? 2 : 4; break;
-    case WK_RANDOM_INTEGERS: {
+    case WICK_RANDOM_UNIFORM: case WICK_RANDOM_NORMAL: a.vpc = f64 ? 2 : 4; break;
+    case WICK_RANDOM_INTEGERS: {
       a.from = (int64_t)p0;
       uint64_t to = p1 >= 0x1p63 ? (uint64_t)p1 : (uint64_t)(int64_t)p1;
       a.range = to - (uint64_t)a.from;
@@ -132,7 +132,7 @@ extern "C" wick_status wick_k_random(const wick_kview *dst, uint64_t key, int ki
       a.vpc = a.range >= (UINT64_C(1) << 32) ? 2 : 4;
       break;
     }
-    case WK_RANDOM_BERNOULLI: case WK_RANDOM_EXPONENTIAL: a.vpc = 2; break;
+    case WICK_RANDOM_BERNOULLI: case WICK_RANDOM_EXPONENTIAL: a.vpc = 2; break;
     default: return wick_errorf(WICK_ERR_UNSUPPORTED, "random: unknown kind %d", kind);
   }
   int64_t groups = (g.numel + a.vpc - 1) / a.vpc;

@@ -49,9 +49,9 @@ template <typename A> __device__ __forceinline__ RState<A> r_init(int op) {
   RState<A> s;
   s.i = INT64_MAX;
   switch (op) {
-    case WK_RED_PROD: case WK_RED_ALL: s.v = 1; break;
-    case WK_RED_MAX: case WK_RED_ARGMAX: s.v = r_lowest<A>(); break;
-    case WK_RED_MIN: case WK_RED_ARGMIN: s.v = r_highest<A>(); break;
+    case WICK_RED_PROD: case WICK_RED_ALL: s.v = 1; break;
+    case WICK_RED_MAX: case WICK_RED_ARGMAX: s.v = r_lowest<A>(); break;
+    case WICK_RED_MIN: case WICK_RED_ARGMIN: s.v = r_highest<A>(); break;
     default: s.v = 0; break;
   }
   return s;
@@ -68,14 +68,14 @@ template <typename A> __device__ __forceinline__ bool r_better(const RState<A> &
 
 template <typename A> __device__ __forceinline__ void r_combine(int op, RState<A> &s, const RState<A> &p) {
   switch (op) {
-    case WK_RED_SUM: s.v = r_add(s.v, p.v); break;
-    case WK_RED_PROD: s.v = r_mul(s.v, p.v); break;
-    case WK_RED_MAX: if (!r_isnan(s.v) && (r_isnan(p.v) || p.v > s.v)) s.v = p.v; break;
-    case WK_RED_MIN: if (!r_isnan(s.v) && (r_isnan(p.v) || p.v < s.v)) s.v = p.v; break;
-    case WK_RED_ARGMAX: if (r_better(p, s, true)) s = p; break;
-    case WK_RED_ARGMIN: if (r_better(p, s, false)) s = p; break;
-    case WK_RED_ANY: s.v = (s.v != 0 || p.v != 0) ? 1 : 0; break;
-    case WK_RED_ALL: s.v = (s.v != 0 && p.v != 0) ? 1 : 0; break;
+    case WICK_RED_SUM: s.v = r_add(s.v, p.v); break;
+    case WICK_RED_PROD: s.v = r_mul(s.v, p.v); break;
+    case WICK_RED_MAX: if (!r_isnan(s.v) && (r_isnan(p.v) || p.v > s.v)) s.v = p.v; break;
+    case WICK_RED_MIN: if (!r_isnan(s.v) && (r_isnan(p.v) || p.v < s.v)) s.v = p.v; break;
+    case WICK_RED_ARGMAX: if (r_better(p, s, true)) s = p; break;
+    case WICK_RED_ARGMIN: if (r_better(p, s, false)) s = p; break;
+    case WICK_RED_ANY: s.v = (s.v != 0 || p.v != 0) ? 1 : 0; break;
+    case WICK_RED_ALL: s.v = (s.v != 0 && p.v != 0) ? 1 : 0; break;
     default: break;
   }
 }
@@ -85,7 +85,7 @@ template <int DT> __device__ __forceinline__ void r_add_elem(int op, RState<type
   typedef typename RAcc<DT>::A A;
   RState<A> p;
   A v = (A)Tr<DT>::ld(x);
-  p.v = (op == WK_RED_ANY || op == WK_RED_ALL) ? (A)(v != 0) : v;
+  p.v = (op == WICK_RED_ANY || op == WICK_RED_ALL) ? (A)(v != 0) : v;
   p.i = k;
   r_combine(op, s, p);
 }
@@ -98,8 +98,8 @@ template <typename A> __device__ __forceinline__ RState<A> r_shfl(const RState<A
 }
 
 template <typename A> __device__ __forceinline__ void r_store(int op, void *p, int odt, const RState<A> &s) {
-  if (op == WK_RED_ARGMAX || op == WK_RED_ARGMIN) *(int64_t *)p = s.i;
-  else if (op == WK_RED_ANY || op == WK_RED_ALL) wk_store_i(p, odt, s.v != 0);
+  if (op == WICK_RED_ARGMAX || op == WICK_RED_ARGMIN) *(int64_t *)p = s.i;
+  else if (op == WICK_RED_ANY || op == WICK_RED_ALL) wk_store_i(p, odt, s.v != 0);
   else if (std::is_same<A, int64_t>::value) wk_store_i(p, odt, (int64_t)s.v);
   else wk_store_f(p, odt, (double)s.v);
 }
@@ -253,10 +253,10 @@ static wick_status run_reduce(int op, const wick_kview *out, const wick_kview *a
   bool cols = g.nl > 0 && g.lsz[g.nl - 1] > 1 && g.nred > 1 &&
               wick_iabs(g.lstr[g.nl - 1]) < wick_iabs(g.rstr[g.nr - 1]);
   typedef void (*KFn)(int, const S *, char *, int, RGeom, RState<A> *);
-  KFn rows_k = op == WK_RED_SUM ? (KFn)red_rows<DT, WK_RED_SUM>
-             : op == WK_RED_MAX ? (KFn)red_rows<DT, WK_RED_MAX> : (KFn)red_rows<DT, -1>;
-  KFn cols_k = op == WK_RED_SUM ? (KFn)red_cols<DT, WK_RED_SUM>
-             : op == WK_RED_MAX ? (KFn)red_cols<DT, WK_RED_MAX> : (KFn)red_cols<DT, -1>;
+  KFn rows_k = op == WICK_RED_SUM ? (KFn)red_rows<DT, WICK_RED_SUM>
+             : op == WICK_RED_MAX ? (KFn)red_rows<DT, WICK_RED_MAX> : (KFn)red_rows<DT, -1>;
+  KFn cols_k = op == WICK_RED_SUM ? (KFn)red_cols<DT, WICK_RED_SUM>
+             : op == WICK_RED_MAX ? (KFn)red_cols<DT, WICK_RED_MAX> : (KFn)red_cols<DT, -1>;
   // Split the reduced range when the outputs alone cannot fill the GPU: into as many parts as
   // keep the grid within one wave of resident blocks (all blocks then finish together).
   g.parts = 1;

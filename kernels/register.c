@@ -4,91 +4,9 @@
 
 #include "core/rng.h"
 #include "kernels.h"
-#include "kops.h"
 #include "kview.h"
 
 _Static_assert(WICK_KMAX_DIMS == WICK_MAX_DIMS, "kview.h: WICK_KMAX_DIMS != WICK_MAX_DIMS");
-_Static_assert((int)WK_BIN_ADD == (int)WICK_BIN_ADD, "kops.h is out of date");
-_Static_assert((int)WK_BIN_SUB == (int)WICK_BIN_SUB, "kops.h is out of date");
-_Static_assert((int)WK_BIN_MUL == (int)WICK_BIN_MUL, "kops.h is out of date");
-_Static_assert((int)WK_BIN_DIV == (int)WICK_BIN_DIV, "kops.h is out of date");
-_Static_assert((int)WK_BIN_POW == (int)WICK_BIN_POW, "kops.h is out of date");
-_Static_assert((int)WK_BIN_MAXIMUM == (int)WICK_BIN_MAXIMUM, "kops.h is out of date");
-_Static_assert((int)WK_BIN_MINIMUM == (int)WICK_BIN_MINIMUM, "kops.h is out of date");
-_Static_assert((int)WK_BIN_FMOD == (int)WICK_BIN_FMOD, "kops.h is out of date");
-_Static_assert((int)WK_BIN_REMAINDER == (int)WICK_BIN_REMAINDER, "kops.h is out of date");
-_Static_assert((int)WK_BIN_FLOOR_DIVIDE == (int)WICK_BIN_FLOOR_DIVIDE, "kops.h is out of date");
-_Static_assert((int)WK_BIN_ATAN2 == (int)WICK_BIN_ATAN2, "kops.h is out of date");
-_Static_assert((int)WK_BIN_EQ == (int)WICK_BIN_EQ, "kops.h is out of date");
-_Static_assert((int)WK_BIN_NE == (int)WICK_BIN_NE, "kops.h is out of date");
-_Static_assert((int)WK_BIN_LT == (int)WICK_BIN_LT, "kops.h is out of date");
-_Static_assert((int)WK_BIN_LE == (int)WICK_BIN_LE, "kops.h is out of date");
-_Static_assert((int)WK_BIN_GT == (int)WICK_BIN_GT, "kops.h is out of date");
-_Static_assert((int)WK_BIN_GE == (int)WICK_BIN_GE, "kops.h is out of date");
-_Static_assert((int)WK_BIN_LOGICAL_AND == (int)WICK_BIN_LOGICAL_AND, "kops.h is out of date");
-_Static_assert((int)WK_BIN_LOGICAL_OR == (int)WICK_BIN_LOGICAL_OR, "kops.h is out of date");
-_Static_assert((int)WK_BIN_LOGICAL_XOR == (int)WICK_BIN_LOGICAL_XOR, "kops.h is out of date");
-_Static_assert((int)WK_BIN_BITWISE_AND == (int)WICK_BIN_BITWISE_AND, "kops.h is out of date");
-_Static_assert((int)WK_BIN_BITWISE_OR == (int)WICK_BIN_BITWISE_OR, "kops.h is out of date");
-_Static_assert((int)WK_BIN_BITWISE_XOR == (int)WICK_BIN_BITWISE_XOR, "kops.h is out of date");
-_Static_assert((int)WK_BIN_COUNT == (int)WICK_BIN_COUNT, "kops.h is out of date");
-_Static_assert((int)WK_UN_NEG == (int)WICK_UN_NEG, "kops.h is out of date");
-_Static_assert((int)WK_UN_ABS == (int)WICK_UN_ABS, "kops.h is out of date");
-_Static_assert((int)WK_UN_SIGN == (int)WICK_UN_SIGN, "kops.h is out of date");
-_Static_assert((int)WK_UN_RECIPROCAL == (int)WICK_UN_RECIPROCAL, "kops.h is out of date");
-_Static_assert((int)WK_UN_SQUARE == (int)WICK_UN_SQUARE, "kops.h is out of date");
-_Static_assert((int)WK_UN_EXP == (int)WICK_UN_EXP, "kops.h is out of date");
-_Static_assert((int)WK_UN_EXPM1 == (int)WICK_UN_EXPM1, "kops.h is out of date");
-_Static_assert((int)WK_UN_LOG == (int)WICK_UN_LOG, "kops.h is out of date");
-_Static_assert((int)WK_UN_LOG2 == (int)WICK_UN_LOG2, "kops.h is out of date");
-_Static_assert((int)WK_UN_LOG10 == (int)WICK_UN_LOG10, "kops.h is out of date");
-_Static_assert((int)WK_UN_LOG1P == (int)WICK_UN_LOG1P, "kops.h is out of date");
-_Static_assert((int)WK_UN_SQRT == (int)WICK_UN_SQRT, "kops.h is out of date");
-_Static_assert((int)WK_UN_RSQRT == (int)WICK_UN_RSQRT, "kops.h is out of date");
-_Static_assert((int)WK_UN_SIN == (int)WICK_UN_SIN, "kops.h is out of date");
-_Static_assert((int)WK_UN_COS == (int)WICK_UN_COS, "kops.h is out of date");
-_Static_assert((int)WK_UN_TAN == (int)WICK_UN_TAN, "kops.h is out of date");
-_Static_assert((int)WK_UN_ASIN == (int)WICK_UN_ASIN, "kops.h is out of date");
-_Static_assert((int)WK_UN_ACOS == (int)WICK_UN_ACOS, "kops.h is out of date");
-_Static_assert((int)WK_UN_ATAN == (int)WICK_UN_ATAN, "kops.h is out of date");
-_Static_assert((int)WK_UN_SINH == (int)WICK_UN_SINH, "kops.h is out of date");
-_Static_assert((int)WK_UN_COSH == (int)WICK_UN_COSH, "kops.h is out of date");
-_Static_assert((int)WK_UN_TANH == (int)WICK_UN_TANH, "kops.h is out of date");
-_Static_assert((int)WK_UN_ERF == (int)WICK_UN_ERF, "kops.h is out of date");
-_Static_assert((int)WK_UN_SIGMOID == (int)WICK_UN_SIGMOID, "kops.h is out of date");
-_Static_assert((int)WK_UN_RELU == (int)WICK_UN_RELU, "kops.h is out of date");
-_Static_assert((int)WK_UN_GELU == (int)WICK_UN_GELU, "kops.h is out of date");
-_Static_assert((int)WK_UN_GELU_TANH == (int)WICK_UN_GELU_TANH, "kops.h is out of date");
-_Static_assert((int)WK_UN_SILU == (int)WICK_UN_SILU, "kops.h is out of date");
-_Static_assert((int)WK_UN_SOFTPLUS == (int)WICK_UN_SOFTPLUS, "kops.h is out of date");
-_Static_assert((int)WK_UN_FLOOR == (int)WICK_UN_FLOOR, "kops.h is out of date");
-_Static_assert((int)WK_UN_CEIL == (int)WICK_UN_CEIL, "kops.h is out of date");
-_Static_assert((int)WK_UN_ROUND == (int)WICK_UN_ROUND, "kops.h is out of date");
-_Static_assert((int)WK_UN_TRUNC == (int)WICK_UN_TRUNC, "kops.h is out of date");
-_Static_assert((int)WK_UN_LOGICAL_NOT == (int)WICK_UN_LOGICAL_NOT, "kops.h is out of date");
-_Static_assert((int)WK_UN_BITWISE_NOT == (int)WICK_UN_BITWISE_NOT, "kops.h is out of date");
-_Static_assert((int)WK_UN_ISNAN == (int)WICK_UN_ISNAN, "kops.h is out of date");
-_Static_assert((int)WK_UN_ISINF == (int)WICK_UN_ISINF, "kops.h is out of date");
-_Static_assert((int)WK_UN_ISFINITE == (int)WICK_UN_ISFINITE, "kops.h is out of date");
-_Static_assert((int)WK_UN_CLAMP == (int)WICK_UN_CLAMP, "kops.h is out of date");
-_Static_assert((int)WK_UN_LEAKY_RELU == (int)WICK_UN_LEAKY_RELU, "kops.h is out of date");
-_Static_assert((int)WK_UN_ELU == (int)WICK_UN_ELU, "kops.h is out of date");
-_Static_assert((int)WK_UN_HARDTANH == (int)WICK_UN_HARDTANH, "kops.h is out of date");
-_Static_assert((int)WK_UN_COUNT == (int)WICK_UN_COUNT, "kops.h is out of date");
-_Static_assert((int)WK_RED_SUM == (int)WICK_RED_SUM, "kops.h is out of date");
-_Static_assert((int)WK_RED_PROD == (int)WICK_RED_PROD, "kops.h is out of date");
-_Static_assert((int)WK_RED_MAX == (int)WICK_RED_MAX, "kops.h is out of date");
-_Static_assert((int)WK_RED_MIN == (int)WICK_RED_MIN, "kops.h is out of date");
-_Static_assert((int)WK_RED_ARGMAX == (int)WICK_RED_ARGMAX, "kops.h is out of date");
-_Static_assert((int)WK_RED_ARGMIN == (int)WICK_RED_ARGMIN, "kops.h is out of date");
-_Static_assert((int)WK_RED_ANY == (int)WICK_RED_ANY, "kops.h is out of date");
-_Static_assert((int)WK_RED_ALL == (int)WICK_RED_ALL, "kops.h is out of date");
-_Static_assert((int)WK_RED_COUNT == (int)WICK_RED_COUNT, "kops.h is out of date");
-_Static_assert((int)WK_RANDOM_UNIFORM == (int)WICK_RANDOM_UNIFORM, "kops.h is out of date");
-_Static_assert((int)WK_RANDOM_NORMAL == (int)WICK_RANDOM_NORMAL, "kops.h is out of date");
-_Static_assert((int)WK_RANDOM_INTEGERS == (int)WICK_RANDOM_INTEGERS, "kops.h is out of date");
-_Static_assert((int)WK_RANDOM_BERNOULLI == (int)WICK_RANDOM_BERNOULLI, "kops.h is out of date");
-_Static_assert((int)WK_RANDOM_EXPONENTIAL == (int)WICK_RANDOM_EXPONENTIAL, "kops.h is out of date");
 
 static wick_kview kv(const wick_tensor *t) {
   wick_kview v;

@@ -186,6 +186,37 @@ describe("autograd", function()
     near(x:detach():tolist(), {2, 4})
   end)
 
+  it("names each elementwise node as PyTorch does", function()
+    local x = f64(3)
+    local names = {
+      neg = "NegBackward0", abs = "AbsBackward0", sign = "SignBackward0", square = "PowBackward0",
+      reciprocal = "ReciprocalBackward0", exp = "ExpBackward0", expm1 = "Expm1Backward0",
+      log = "LogBackward0", log2 = "Log2Backward0", log10 = "Log10Backward0", log1p = "Log1PBackward0",
+      sqrt = "SqrtBackward0", rsqrt = "RsqrtBackward0", sin = "SinBackward0", cos = "CosBackward0",
+      tan = "TanBackward0", asin = "AsinBackward0", acos = "AcosBackward0", atan = "AtanBackward0",
+      sinh = "SinhBackward0", cosh = "CoshBackward0", tanh = "TanhBackward0", erf = "ErfBackward0",
+      sigmoid = "SigmoidBackward0", relu = "ReluBackward0", gelu = "GeluBackward0",
+      silu = "SiluBackward0", softplus = "SoftplusBackward0", floor = "FloorBackward0",
+      ceil = "CeilBackward0", round = "RoundBackward0", trunc = "TruncBackward0",
+      leaky_relu = "LeakyReluBackward0", elu = "EluBackward0", hardtanh = "HardtanhBackward0",
+    }
+    for op, name in pairs(names) do assert.are.equal(name, x[op](x).grad_fn:name(), op) end
+    assert.are.equal("ClampBackward1", x:clamp(0, 1).grad_fn:name())
+    assert.are.equal("GeluBackward0", x:gelu({ approximate = "tanh" }).grad_fn:name())
+    local y = f64(3)
+    for op, name in pairs({ add = "AddBackward0", sub = "SubBackward0", mul = "MulBackward0",
+        div = "DivBackward0", pow = "PowBackward1", maximum = "MaximumBackward0",
+        minimum = "MinimumBackward0", fmod = "FmodBackward1", remainder = "RemainderBackward1",
+        atan2 = "Atan2Backward0" }) do
+      assert.are.equal(name, x[op](x, y).grad_fn:name(), op)
+    end
+    assert.is_nil(x:floor_divide(y).grad_fn)
+    assert.are.equal("maximum_: a leaf tensor that requires grad is being used in an in-place operation (wrap it in wick.no_grad or use an out-of-place op)",
+      err(function() x:maximum_(y) end))
+    assert.are.equal("exp_: a leaf tensor that requires grad is being used in an in-place operation (wrap it in wick.no_grad or use an out-of-place op)",
+      err(function() x:exp_() end))
+  end)
+
   it("detects saved tensors modified in place", function()
     local x = wick.tensor({1.0, 2.0}, { requires_grad = true })
     local z = x * 2

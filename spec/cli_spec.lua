@@ -101,3 +101,34 @@ print(arg[-1], type(wick.tensor))
     assert.are.equal("no runs in " .. dir .. "\n", r.out)
   end)
 end)
+
+describe("wick --help", function()
+  it("lists every subcommand of wick.commands with one line each", function()
+    local r = helper.run({ "--help" })
+    assert.are.equal(0, r.code, r.err)
+    assert.are.equal("", r.err)
+    local names = {}
+    for _, c in ipairs(require("wick.commands")) do
+      names[#names + 1] = c.name
+      assert.matches("\n  " .. c.name .. " +" .. c.help:gsub("%p", "%%%0") .. "\n", r.out)
+      assert.matches("\n       wick " .. c.name, r.out)
+    end
+    assert.are.same({ "run", "runs", "info", "convert" }, names)
+    assert.matches("^usage: wick %[options%] %[script %[args%]%]\n", r.out)
+    assert.are.equal(r.out, helper.run({ "-h" }).out)
+  end)
+
+  it("shows the same help after an unknown option, on stderr", function()
+    local r = helper.run({ "--bogus" })
+    assert.are.equal(1, r.code)
+    assert.are.equal("wick: unrecognized option '--bogus'\n" .. helper.run({ "--help" }).out, r.err)
+  end)
+
+  it("runs each subcommand through wick.cli.main, which rejects unknown ones", function()
+    local r = helper.run({ "runs", "--help" })
+    assert.are.equal(require("wick.cli").RUNS_USAGE, r.out)
+    r = helper.run({ "-e", "os.exit(require('wick.cli').main('nope'))" })
+    assert.are.equal(1, r.code)
+    assert.are.equal("wick: unknown command 'nope'\n", r.err)
+  end)
+end)

@@ -1,5 +1,5 @@
--- The `wick run`, `wick info` and `wick runs` commands: src/host/main.c calls
--- cli.main(command, args...). Returns 0 on success, 1 after printing a usage or config error;
+-- The `wick run`, `wick info`, `wick runs` and `wick convert` commands (the rows of
+-- wick.commands): src/host/main.c calls cli.main(command, args...). Returns 0 on success, 1 after printing a usage or config error;
 -- errors raised by a recipe's main (or a plain script) propagate, and the host prints them with
 -- a traceback and exits non-zero.
 local wick = require("wick")
@@ -347,12 +347,11 @@ function cli.convert(args)
   return 0
 end
 
+-- Runs a row of wick.commands.
 function cli.main(command, ...)
-  local args = { ... }
-  if command == "run" then return cli.run(args) end
-  if command == "info" then return cli.info(args) end
-  if command == "runs" then return cli.runs(args) end
-  if command == "convert" then return cli.convert(args) end
+  for _, c in ipairs(require("wick.commands")) do
+    if c.name == command then return require(c.module)[c.fn]({ ... }) end
+  end
   return fail("wick", "unknown command '" .. tostring(command) .. "'")
 end
 

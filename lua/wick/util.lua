@@ -1,5 +1,6 @@
--- Small helpers shared by wick's Lua modules: shell quoting, whole-file reads and the edit
--- distance behind "did you mean" suggestions.
+-- Small helpers shared by wick's Lua modules: shell quoting, whole-file reads, the edit
+-- distance behind "did you mean" suggestions, and errors that add context yet keep their
+-- traceback.
 local util = {}
 
 -- s as one single-quoted shell word (embedded quotes escaped).
@@ -30,6 +31,38 @@ function util.edit_distance(a, b)
     end
   end
   return d[#a][#b]
+end
+
+-- ---- context for errors of a callee (torch/nn Container.lua: rethrowErrors) ----
+
+-- Where the message handler leaves the traceback of an error at the point it was raised; the
+-- host (src/host/main.c: msghandler) prints it for an error rethrown with that message.
+local TRACEBACK_KEY = "wick.error_traceback"
+
+-- Runs before the stack unwinds. A rethrow by an inner call_in keeps the traceback it has.
+local function keep_traceback(e)
+  if type(e) ~= "string" then return e end
+  local reg = debug.getregistry()
+  local last = reg[TRACEBACK_KEY]
+  if last and last.rethrown and last.msg == e then
+    last.rethrown = false
+  else
+    reg[TRACEBACK_KEY] = { msg = e, traceback = debug.traceback(nil, 2) }
+  end
+  return e
+end
+
+-- util.call_in(wrap, f, ...) returns f(...)'s first result; an error message e raised inside is
+-- raised again as wrap(e) ("Sequential[2] (Linear): " .. e), and an uncaught one still shows the
+-- traceback of where e was raised. Error objects and Ctrl-C pass through untouched.
+function util.call_in(wrap, f, ...)
+  local ok, y = xpcall(f, keep_traceback, ...)
+  if ok then return y end
+  if type(y) ~= "string" or y:sub(-12) == "interrupted!" then error(y, 0) end
+  local msg = wrap(y)
+  local last = debug.getregistry()[TRACEBACK_KEY]
+  if last and last.msg == y then last.msg, last.rethrown = msg, true end
+  error(msg, 0)
 end
 
 return util

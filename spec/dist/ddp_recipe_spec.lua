@@ -7,7 +7,6 @@ local DATA = "/usr/share/datasets/fashion-mnist"
 
 describe("the Fashion-MNIST recipe with 2 ranks", function()
   it("trains with DDP, gathers the evaluation and writes logs and weights from rank 0", function()
-    if not wick.dist.is_gloo_available() then pending("wick was built without Gloo"); return end
     if not io.open(DATA .. "/train-images-idx3-ubyte.gz") then pending("dataset-fashion-mnist not installed"); return end
     local runs = helpers.tmpdir()
     local out, code = helpers.run(("cd %q && WICK_RUNS_DIR=%q %q run -n 2 recipes/fashion_mnist.lua model=mlp "

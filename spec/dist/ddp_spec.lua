@@ -1,19 +1,22 @@
 -- nn.DistributedDataParallel: equivalence with one process on the whole batch (plain, no_sync,
 -- frozen layers, unused parameters), identical replicas after construction, overlap of the
--- bucket all-reduces with backward, and the errors, with 2 and 3 real ranks (`wick run -n N`
--- of spec/dist/ddp_worker.lua); state dicts and options in this process, at world size 1.
+-- bucket all-reduces with backward, and the errors, with 2, 3 and 4 real ranks (`wick run -n N`
+-- of spec/dist/ddp_worker.lua) over shared memory and over Gloo (WICK_DIST_SHM=0); state dicts
+-- and options in this process, at world size 1.
 local helper = require("spec.support.wick_run")
 local nn, dist = wick.nn, wick.dist
 
 local WORKER = helper.root .. "/spec/dist/ddp_worker.lua"
 
 describe("nn.DistributedDataParallel", function()
-  for _, n in ipairs({ 2, 3 }) do
-    describe("with " .. n .. " ranks", function()
+  for _, case in ipairs({ { 2, "shm" }, { 3, "shm" }, { 4, "shm" }, { 2, "gloo" }, { 3, "gloo" }, { 4, "gloo" } }) do
+    local n, backend = case[1], case[2]
+    describe("with " .. n .. " ranks over " .. backend, function()
       local r
       local function out()
-        if not dist.is_gloo_available() then return nil end
-        r = r or helper.run({ "run", "-n", tostring(n), WORKER })
+        if backend == "gloo" and not dist.is_gloo_available() then return nil end
+        r = r or helper.run({ "run", "-n", tostring(n), WORKER },
+          { env = { WICK_SPEC_TRANSPORT = backend, WICK_DIST_SHM = backend == "shm" and "1" or "0" } })
         assert.are.equal(0, r.code, r.err .. r.out)
         return r.out
       end

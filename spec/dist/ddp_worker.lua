@@ -8,6 +8,11 @@ local dist = wick.dist
 
 dist.init_process_group()
 local rank, world = dist.get_rank(), dist.get_world_size()
+-- the back-end the spec expects (shm or gloo), as in grid_worker.lua
+local want_transport = os.getenv("WICK_SPEC_TRANSPORT")
+if want_transport and dist._transport() ~= want_transport then
+  error("the world runs on " .. tostring(dist._transport()) .. ", expected " .. want_transport, 0)
+end
 local B, D, STEPS = 4, 6, 3 -- per-rank batch, features, SGD steps
 
 -- A module with a layer that forward never uses (for find_unused_parameters).

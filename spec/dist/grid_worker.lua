@@ -1,6 +1,6 @@
 -- Runs inside every rank of `wick run -n N` for collectives_spec.lua: every op and dtype on the
 -- world, then (arg[1] == "groups") on subgroups, checked against values computed from the
--- ranks. Raises (failing the rank, hence `wick run`) on any wrong value; prints "ok <rank>".
+-- ranks, on the back-end named by WICK_SPEC_TRANSPORT (shm or gloo) when it is set. Raises (failing the rank, hence `wick run`) on any wrong value; prints "ok <rank>".
 local wick = require("wick")
 local dist = wick.dist
 dist.init_process_group({ timeout = 20 })
@@ -47,7 +47,7 @@ local function grid(g, tag, dtypes)
         check(what .. " all_reduce " .. op, t:tolist(), want[op])
       end
     end
-    if dt == "f32" or dt == "f64" then
+    if dt == "f32" or dt == "f64" or dt == "f16" or dt == "bf16" then
       local t = T({ r + 1, 2 * (r + 1), 7 - r })
       dist.all_reduce(t, "avg", G)
       check(what .. " all_reduce avg", t:tolist(), { want.sum[1] / n, want.sum[2] / n, want.sum[3] / n })
@@ -104,8 +104,13 @@ local function grid(g, tag, dtypes)
   for i = 1, n do check(tag .. " async all_gather " .. i, l[i]:tolist(), { 2 * (i - 1), 2 * (i - 1) }) end
 end
 
-local ALL = { "f32", "f64", "i64", "i32", "u8" }
+local ALL = { "f32", "f64", "f16", "bf16", "i64", "i32", "u8" }
 local rank, world = dist.get_rank(), dist.get_world_size()
+-- the back-end the spec expects the world to run on (shm or gloo; none at world size 1)
+local want_transport = os.getenv("WICK_SPEC_TRANSPORT")
+if want_transport and world > 1 and dist._transport() ~= want_transport then
+  error("the world runs on " .. tostring(dist._transport()) .. ", expected " .. want_transport, 0)
+end
 grid(nil, "world", ALL)
 
 -- non-contiguous tensors are reduced in place through a contiguous copy
@@ -121,7 +126,7 @@ check("all_reduce of a view", m2:flatten():tolist(), { s, 2 * s, 3 * s, 4 * s })
 assert(err(dist.broadcast, wick.ones(1), world) == "broadcast: src " .. world .. " is out of range for world size " .. world)
 assert(err(dist.all_gather, {}, wick.ones(1)) == "all_gather: tensor_list must be a list of " .. world .. " tensor(s)")
 assert(err(dist.all_reduce, wick.ones(1), "mean") == "all_reduce: unknown op 'mean'")
-assert(err(dist.all_reduce, wick.ones(1, { dtype = "bool" })) == "all_reduce: unsupported dtype bool (f32, f64, i64, i32 or u8)")
+assert(err(dist.all_reduce, wick.ones(1, { dtype = "bool" })) == "all_reduce: unsupported dtype bool (f32, f64, f16, bf16, i64, i32 or u8)")
 assert(err(dist.all_reduce, wick.ones(1), { asyncop = true }):match("unknown option 'asyncop'"))
 assert(err(dist.all_reduce, wick.ones(1), { group = {} }) == "all_reduce: group must be a group made by new_group (got table)")
 

@@ -39,6 +39,8 @@ fails=0
 check() { if eval "$2"; then echo "ok   $1"; else echo "FAIL $1"; fails=$((fails + 1)); fi; }
 
 cp -r "$src" "$tmp/bundle"
+check "the bundle matches this tree's sources and Lua (else rerun spec/gpu/bundle.sh)" \
+  "[[ \"\$(sed -n 's/^sources: //p' $src/MANIFEST.txt)\" == \"\$(bash spec/gpu/sources_hash.sh)\" ]]"
 # the device's python wheels: nvidia/<name>/lib/<the CUDA stack's libraries>
 cuda=${CUDA_HOME:-/usr/local/cuda}
 for pair in cudnn:libcudnn nccl:libnccl cu13:libcudart cu13:libcublas; do
@@ -102,9 +104,12 @@ check "device.sh exits 0 ($rc)" '[[ $rc -eq 0 ]]'
 for s in ops nn device; do
   check "$s: twin comparisons pass" "grep -qE '^$s +specs: [1-9][0-9]* passed, 0 failed' $tmp/out2/summary.txt"
 done
-echo "== the benchmark's wick side (cpu, tiny) through the wrapper"
-"${clean[@]}" "$w" bench/gpu/gpu.lua --device cpu --size tiny > "$tmp/bench.txt" 2>&1
-check "bench/gpu/gpu.lua runs" "grep -q 'ms' $tmp/bench.txt"
+echo "== bench/gpu/run.sh (cpu, tiny) with the wrapper, torch from /usr/bin/python3 if it has it"
+"${clean[@]}" PYTHON=/usr/bin/python3 bash bench/gpu/run.sh "$w" --device cpu --size tiny > "$tmp/bench.txt" 2>&1
+check "the benchmark's wick side runs" "grep -qE '^gpt_step +[0-9.]+ ms' $tmp/bench.txt"
+if "${clean[@]}" /usr/bin/python3 -c 'import torch' 2>/dev/null; then
+  check "the benchmark's torch side runs and is joined" "grep -qE '^gpt_step +[0-9.]+ ms +[0-9.]+ +[0-9.]+' $tmp/bench.txt"
+fi
 
 echo
 sed -n '/SUMMARY/,/result/p' "$tmp/out2/summary.txt"

@@ -8,7 +8,10 @@
 #   env: WICK_BUNDLE (the bundle folder, default build-bundle), WICK_GPU_PYTHON (the python whose
 #        nvidia wheels hold cuDNN/NCCL/cuBLAS, default python3), WICK_GPU_CUDA_DIRS (folders
 #        searched first, ':'-separated), WICK_GPU_NO_BENCH=1 (skip the benchmark),
-#        WICK_GPU_BENCH_SIZE (full or tiny, default full), WICK_GPU_UNPACK (default /tmp/wick-gpu)
+#        WICK_GPU_BENCH_SIZE (full or tiny, default full), WICK_GPU_UNPACK (default /tmp/wick-gpu),
+#        WICK_GPU_DEADLINE (s for run.sh, default what is left of 330 s), WICK_GPU_SPEC_TIMEOUT
+#        (s per spec file, default 120), WICK_GPU_BENCH_TIMEOUT (default 150); others, such as
+#        WICK_GPU_TWIN=cpu, reach the specs unchanged
 set -uo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
@@ -23,8 +26,8 @@ ldc=$([[ -n $ldconfig ]] && "$ldconfig" -p 2>/dev/null | grep 'x86-64')
 in_cache() { grep -q "^[[:space:]]*$1 " <<< "$ldc"; }
 cache_path() { awk -v l="$1" '$1 == l {print $NF; exit}' <<< "$ldc"; }
 
+# everything runs inside main, whose output goes to the terminal and to $OUT/device.log
 main() {
-
 say "== machine"
 echo "date:    $(date -u '+%Y-%m-%d %H:%M UTC')"
 echo "os:      $( (. /etc/os-release 2>/dev/null && echo "$PRETTY_NAME") || uname -s), kernel $(uname -r), $(nproc) CPUs"
@@ -39,6 +42,10 @@ fi
 nvcc=$(command -v nvcc || ls /usr/local/cuda/bin/nvcc 2>/dev/null || true)
 echo "nvcc:    ${nvcc:-none} $([[ -n $nvcc ]] && "$nvcc" --version | grep -o 'release [0-9.]*' | head -1)"
 py=${WICK_GPU_PYTHON:-python3}
+# the image's PyTorch lives in /opt/torch/.venv: use it when python3 on PATH has no torch
+if [[ -z ${WICK_GPU_PYTHON:-} ]] && ! python3 -c 'import torch' 2>/dev/null && [[ -x /opt/torch/.venv/bin/python3 ]]; then
+  py=/opt/torch/.venv/bin/python3
+fi
 if command -v "$py" >/dev/null; then
   echo "python:  $(command -v "$py") $("$py" -c 'import sys; print(sys.version.split()[0])' 2>&1)"
   echo "torch:   $("$py" -c 'import torch; print(torch.__version__, "cuda", torch.version.cuda, "cudnn", torch.backends.cudnn.version(), "gpu:", torch.cuda.is_available())' 2>&1 | tail -1)"
@@ -55,7 +62,8 @@ head -4 "$u/MANIFEST.txt"
 want=$(sed -n 's/^sources: //p' "$u/MANIFEST.txt")
 have=$(bash spec/gpu/sources_hash.sh 2>/dev/null || echo unknown)
 if [[ $want != "$have" ]]; then
-  say "WARNING: the bundle's wick was built from other sources ($want) than this tree's ($have): rerun spec/gpu/bundle.sh"
+  say "WARNING: the bundle was made from other sources or Lua ($want) than this tree's ($have):"
+  say "WARNING: results may not be this tree's; rerun spec/gpu/bundle.sh and bundle_check.sh here"
 fi
 need=$(sed 's/GLIBC_//' "$u/GLIBC_NEEDED")
 if [[ -n $glibc && $(printf '%s\n%s\n' "$need" "$glibc" | sort -t. -k1,1n -k2,2n | head -1) != "$need" ]]; then
@@ -161,7 +169,12 @@ WICK_GPU_PREBUILT=$u/wick WICK_GPU_LOG=$log PYTHON=${py:-python3} \
   bash spec/gpu/run.sh "${bench[@]}" --bench-size "${WICK_GPU_BENCH_SIZE:-full}" | tee "$u/run.txt"
 rc=${PIPESTATUS[0]}
 
-sed -n '/=== SUMMARY/,$p' "$u/run.txt" > "$OUT/summary.txt"
+{
+  sed -n '/== machine/,/== bundle/p' "$OUT/device.log" | grep -v '== bundle'
+  sed -n '/== CUDA libraries/,/^LD_LIBRARY_PATH/p' "$OUT/device.log" | grep -v '^LD_LIBRARY_PATH'
+  head -4 "$u/MANIFEST.txt"
+  sed -n '/=== SUMMARY/,$p' "$u/run.txt"
+} > "$OUT/summary.txt"
 { echo; echo "device.sh: run.sh exit $rc after $(( $(date +%s) - t0 )) s"; } >> "$OUT/summary.txt"
 cp "$u/MANIFEST.txt" "$log/" 2>/dev/null
 tar -C "$u" -czf "$OUT/gpu-logs.tar.gz" logs run.txt MANIFEST.txt 2>/dev/null

@@ -116,6 +116,14 @@ echo
 echo "==================== SUMMARY ($(( $(date +%s) - t_start )) s) ===================="
 nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -1
 for s in "${summary[@]}"; do echo "$s"; done
+# why tests were pending (on a GPU machine, "no CUDA device" here means the device was not seen)
+pending=$(awk '/^Pending -> /{p=2; next} p && --p == 0' "$log"/*.log 2>/dev/null \
+  | sed -E 's/^[^ ]*:[0-9]+: //' | sort | uniq -c | sort -rn)
+[[ -n $pending ]] && { echo "pending, by reason:"; echo "$pending"; }
+n_gpus=$(nvidia-smi -L 2>/dev/null | grep -c '^GPU')
+if [[ $n_gpus -gt 0 ]] && grep -q ' no CUDA device$' <<< "$pending"; then
+  echo "nvidia-smi lists $n_gpus GPU(s), but specs saw no CUDA device"; status=1
+fi
 [[ $bench -eq 1 && -f $log/bench.txt ]] && cat "$log/bench.txt"
 echo "result: $([[ $status -eq 0 ]] && echo PASS || echo FAIL)   (logs: $log)"
 exit $status

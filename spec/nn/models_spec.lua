@@ -71,6 +71,31 @@ describe("containers", function()
     end)())
   end)
 
+  it("Sequential's error keeps the traceback of the child that raised it", function()
+    local run = require("wick_run")
+    local dir = run.tmpdir()
+    local script = dir .. "/seq_error.lua"
+    local f = assert(io.open(script, "w"))
+    f:write([[
+local nn = wick.nn
+local Bad = wick.class("Bad", nn.Module)
+function Bad:forward(x)
+  local y = x:matmul(wick.zeros(5, 1))
+  return y
+end
+local seq = nn.Sequential(nn.Linear(4, 3), nn.Sequential(nn.ReLU(), Bad()))
+seq(wick.zeros(2, 4))
+]])
+    f:close()
+    local r = run.run({ script })
+    run.rmdir(dir)
+    assert.are.equal(1, r.code)
+    local first, tb = r.err:match("^([^\n]*)\n(.*)$")
+    assert.are.equal("wick: Sequential[1] (Sequential): Sequential[1] (Bad): matmul: shapes [2, 3] and [5, 1] cannot be multiplied (3 != 5)", first)
+    assert.matches("^stack traceback:\n\t%[C%]: in function '[%w%.]*matmul'\n\t[^\n]*seq_error%.lua:4: in function", tb)
+    assert.matches("seq_error%.lua:8: in main chunk", tb)
+  end)
+
   it("Sequential takes named children in order", function()
     local seq = nn.Sequential({ { "conv", nn.Conv2d(1, 2, 3) }, { "act", nn.ReLU() } })
     assert.are.same({ "conv.weight", "conv.bias" }, seq:state_dict():keys())

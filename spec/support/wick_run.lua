@@ -10,11 +10,16 @@ local quote = helpers.quote
 M.quote = quote
 M.bin = helpers.wick_bin
 
--- run({"run", "recipes/hello.lua", "lr=0.1"}, {cwd = dir, stdin = text}) -> {out, err, code}
+-- run({"run", "recipes/hello.lua", "lr=0.1"}, {cwd = dir, env = {NAME = value}}) -> {out, err, code}
 function M.run(args, opts)
   opts = opts or {}
   local errfile = os.tmpname()
   local parts = { "cd", quote(opts.cwd or M.root), "&&" }
+  local names = {}
+  for k in pairs(opts.env or {}) do names[#names + 1] = k end
+  table.sort(names)
+  if #names > 0 then parts[#parts + 1] = "env" end
+  for _, k in ipairs(names) do parts[#parts + 1] = quote(k .. "=" .. opts.env[k]) end
   -- a spec that picks its working directory expects run directories under it
   if opts.cwd and opts.cwd ~= M.root then for _, w in ipairs { "env", "-u", "WICK_RUNS_DIR" } do parts[#parts + 1] = w end end
   parts[#parts + 1] = quote(M.bin())

@@ -36,7 +36,7 @@ wick_status wick_ag_cross_entropy(const wick_tensor *logits, const wick_tensor *
 wick_status wick_ag_nll_loss(const wick_tensor *log_probs, const wick_tensor *target,
                              const wick_ce_opts *o, wick_tensor **out);
 /* weight and pos_weight (BCE only) get no gradient. */
-wick_status wick_ag_elem_loss(wick_elem_loss_kind kind, const wick_tensor *input,
+wick_status wick_ag_elem_loss(wick_loss_kind kind, const wick_tensor *input,
                               const wick_tensor *target, const wick_tensor *weight,
                               const wick_tensor *pos_weight, wick_reduction r, wick_tensor **out);
 

@@ -89,21 +89,19 @@ static wick_status elem_backward(wick_node *n, wick_tensor *const *gout, wick_te
   WICK_TRY(wick_node_saved(n, 1, &t));
   WICK_TRY(wick_node_saved_opt(n, n->ints[I_WEIGHT], &w));
   WICK_TRY(wick_node_saved_opt(n, n->ints[I_POSW], &pw));
-  return wick_elem_loss_backward((wick_elem_loss_kind)n->ints[I_KIND], gout[0], x, t, w, pw,
+  return wick_elem_loss_backward((wick_loss_kind)n->ints[I_KIND], gout[0], x, t, w, pw,
                                  (wick_reduction)n->ints[I_RED], n->next[0].node != NULL,
                                  n->next[1].node != NULL, &gin[0], &gin[1]);
 }
 
-wick_status wick_ag_elem_loss(wick_elem_loss_kind kind, const wick_tensor *input,
+wick_status wick_ag_elem_loss(wick_loss_kind kind, const wick_tensor *input,
                               const wick_tensor *target, const wick_tensor *weight,
                               const wick_tensor *pos_weight, wick_reduction r, wick_tensor **out) {
   WICK_TRY(wick_elem_loss(kind, input, target, weight, pos_weight, r, out));
   const wick_tensor *ins[2] = {input, target};
   if (!wick_ag_needed(2, ins)) return WICK_OK;
-  static const char *const names[] = {"MseLossBackward0", "L1LossBackward0",
-                                      "BinaryCrossEntropyWithLogitsBackward0"};
   wick_node *n;
-  wick_status s = wick_node_new(names[kind], elem_backward, 2, ins, 1, &n);
+  wick_status s = wick_node_new(wick_loss_node(kind), elem_backward, 2, ins, 1, &n);
   if (s) { wick_tensor_release(*out); *out = NULL; return s; }
   n->ints[I_KIND] = kind;
   n->ints[I_RED] = r;

@@ -1,21 +1,12 @@
 /* Differentiable elementwise ops: the core op plus a graph node; backward formulas. */
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "autograd.h"
 
-static const char *const bin_names[WICK_BIN_COUNT] = {
-  [WICK_BIN_ADD] = "AddBackward0", [WICK_BIN_SUB] = "SubBackward0", [WICK_BIN_MUL] = "MulBackward0",
-  [WICK_BIN_DIV] = "DivBackward0", [WICK_BIN_POW] = "PowBackward1",
-  [WICK_BIN_MAXIMUM] = "MaximumBackward0", [WICK_BIN_MINIMUM] = "MinimumBackward0",
-  [WICK_BIN_FMOD] = "FmodBackward1", [WICK_BIN_REMAINDER] = "RemainderBackward1",
-  [WICK_BIN_ATAN2] = "Atan2Backward0",
-};
-
-static bool bin_differentiable(wick_binop op) { return bin_names[op] != NULL && op != WICK_BIN_FLOOR_DIVIDE; }
-
-/* out = x op y, released on error paths by the caller's cleanup */
-#define OP2(op, x, y, out) WICK_TRY(wick_binary((op), (x), (y), (out)))
+/* Ops without a node name in core/oplist.h (comparisons, floor_divide) have no gradient. */
+static bool bin_differentiable(wick_binop op) { return wick_binop_node(op) != NULL; }
 
 static wick_status scalar_like(const wick_tensor *t, double v, wick_tensor **out) {
   return wick_tensor_scalar(t->dtype, v, (int64_t)v, out);
@@ -146,7 +137,7 @@ static wick_status binary_backward(wick_node *n, wick_tensor *const *gout, wick_
 static wick_status record_binary(wick_binop op, const wick_tensor *a, const wick_tensor *b, wick_tensor *out) {
   const wick_tensor *ins[2] = {a, b};
   wick_node *n;
-  WICK_TRY(wick_node_new(bin_names[op], binary_backward, 2, ins, 1, &n));
+  WICK_TRY(wick_node_new(wick_binop_node(op), binary_backward, 2, ins, 1, &n));
   n->ints[0] = op;
   wick_status s = WICK_OK;
   if (op != WICK_BIN_ADD && op != WICK_BIN_SUB) {
@@ -170,18 +161,6 @@ wick_status wick_ag_binary(wick_binop op, const wick_tensor *a, const wick_tenso
 
 /* ---- unary ---- */
 
-static const char *unary_name(wick_unop op) {
-  switch (op) {
-    case WICK_UN_NEG: return "NegBackward0"; case WICK_UN_ABS: return "AbsBackward0";
-    case WICK_UN_EXP: return "ExpBackward0"; case WICK_UN_LOG: return "LogBackward0";
-    case WICK_UN_SQRT: return "SqrtBackward0"; case WICK_UN_TANH: return "TanhBackward0";
-    case WICK_UN_SIGMOID: return "SigmoidBackward0"; case WICK_UN_RELU: return "ReluBackward0";
-    case WICK_UN_GELU: case WICK_UN_GELU_TANH: return "GeluBackward0";
-    case WICK_UN_CLAMP: return "ClampBackward1"; case WICK_UN_SILU: return "SiluBackward0";
-    default: return "UnaryBackward0";
-  }
-}
-
 static wick_status unary_backward(wick_node *n, wick_tensor *const *gout, wick_tensor **gin) {
   wick_tensor *a, *y;
   WICK_TRY(wick_node_saved(n, 0, &a));
@@ -191,9 +170,10 @@ static wick_status unary_backward(wick_node *n, wick_tensor *const *gout, wick_t
 
 wick_status wick_ag_unary(wick_unop op, const wick_tensor *a, double p0, double p1, wick_tensor **out) {
   WICK_TRY(wick_unary(op, a, p0, p1, out));
-  if (!wick_ag_needed(1, &a) || !wick_dtype_is_float((*out)->dtype)) return WICK_OK;
+  if (!wick_ag_needed(1, &a) || !wick_dtype_is_float((*out)->dtype) || !wick_unop_node(op))
+    return WICK_OK;
   wick_node *n;
-  wick_status s = wick_node_new(unary_name(op), unary_backward, 1, &a, 1, &n);
+  wick_status s = wick_node_new(wick_unop_node(op), unary_backward, 1, &a, 1, &n);
   if (!s) {
     n->ints[0] = op;
     n->scalars[0] = p0;
@@ -287,8 +267,8 @@ static wick_status inplace_via_copy(wick_tensor *a, wick_tensor *r) {
 }
 
 wick_status wick_ag_binary_(wick_binop op, wick_tensor *a, const wick_tensor *b) {
-  static const char *const names[] = {"add_", "sub_", "mul_", "div_", "pow_"};
-  const char *name = op <= WICK_BIN_POW ? names[op] : "inplace op";
+  char name[48];
+  snprintf(name, sizeof name, "%s_", wick_binop_name(op));
   WICK_TRY(wick_ag_check_inplace(name, a));
   const wick_tensor *ins[2] = {a, b};
   if (!wick_ag_needed(2, ins)) return wick_binary_(op, a, b);
@@ -300,7 +280,9 @@ wick_status wick_ag_binary_(wick_binop op, wick_tensor *a, const wick_tensor *b)
 }
 
 wick_status wick_ag_unary_(wick_unop op, wick_tensor *a, double p0, double p1) {
-  WICK_TRY(wick_ag_check_inplace("in-place unary op", a));
+  char name[48];
+  snprintf(name, sizeof name, "%s_", wick_unop_name(op));
+  WICK_TRY(wick_ag_check_inplace(name, a));
   if (!wick_ag_needed(1, (const wick_tensor *const *)&a)) return wick_unary_(op, a, p0, p1);
   wick_tensor *old, *r;
   WICK_TRY(wick_ag_clone(a, &old));

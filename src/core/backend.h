@@ -10,40 +10,9 @@
 #include <stdint.h>
 
 #include "nn_geom.h"
+#include "oplist.h"
 #include "optim.h"
 #include "tensor.h"
-
-typedef enum {
-  WICK_BIN_ADD, WICK_BIN_SUB, WICK_BIN_MUL, WICK_BIN_DIV, WICK_BIN_POW,
-  WICK_BIN_MAXIMUM, WICK_BIN_MINIMUM, WICK_BIN_FMOD, WICK_BIN_REMAINDER,
-  WICK_BIN_FLOOR_DIVIDE, WICK_BIN_ATAN2,
-  WICK_BIN_EQ, WICK_BIN_NE, WICK_BIN_LT, WICK_BIN_LE, WICK_BIN_GT, WICK_BIN_GE,
-  WICK_BIN_LOGICAL_AND, WICK_BIN_LOGICAL_OR, WICK_BIN_LOGICAL_XOR,
-  WICK_BIN_BITWISE_AND, WICK_BIN_BITWISE_OR, WICK_BIN_BITWISE_XOR,
-  WICK_BIN_COUNT
-} wick_binop;
-
-typedef enum {
-  WICK_UN_NEG, WICK_UN_ABS, WICK_UN_SIGN, WICK_UN_RECIPROCAL, WICK_UN_SQUARE,
-  WICK_UN_EXP, WICK_UN_EXPM1, WICK_UN_LOG, WICK_UN_LOG2, WICK_UN_LOG10, WICK_UN_LOG1P,
-  WICK_UN_SQRT, WICK_UN_RSQRT, WICK_UN_SIN, WICK_UN_COS, WICK_UN_TAN, WICK_UN_ASIN,
-  WICK_UN_ACOS, WICK_UN_ATAN, WICK_UN_SINH, WICK_UN_COSH, WICK_UN_TANH, WICK_UN_ERF,
-  WICK_UN_SIGMOID, WICK_UN_RELU, WICK_UN_GELU, WICK_UN_GELU_TANH, WICK_UN_SILU,
-  WICK_UN_SOFTPLUS, WICK_UN_FLOOR, WICK_UN_CEIL, WICK_UN_ROUND, WICK_UN_TRUNC,
-  WICK_UN_LOGICAL_NOT, WICK_UN_BITWISE_NOT, WICK_UN_ISNAN, WICK_UN_ISINF, WICK_UN_ISFINITE,
-  /* parameterised: p0, p1 */
-  WICK_UN_CLAMP,      /* min p0, max p1 (NAN = unbounded) */
-  WICK_UN_LEAKY_RELU, /* slope p0 */
-  WICK_UN_ELU,        /* alpha p0 */
-  WICK_UN_HARDTANH,   /* min p0, max p1 */
-  WICK_UN_COUNT
-} wick_unop;
-
-typedef enum {
-  WICK_RED_SUM, WICK_RED_PROD, WICK_RED_MAX, WICK_RED_MIN, WICK_RED_ARGMAX, WICK_RED_ARGMIN,
-  WICK_RED_ANY, WICK_RED_ALL,
-  WICK_RED_COUNT
-} wick_redop;
 
 typedef struct wick_generator wick_generator;
 
@@ -80,7 +49,7 @@ typedef struct wick_backend {
   wick_status (*scatter)(wick_tensor *dst, int dim, const wick_tensor *idx, const wick_tensor *src,
                          int reduce);
   /* Random fills from a CPU generator: kind 0 uniform [p0, p1), 1 normal (mean p0, std p1),
-   * 2 integers in [p0, p1), 3 bernoulli(p0), 4 exponential(rate p0) (WICK_RANDOM_* in rng.h).
+   * 2 integers in [p0, p1), 3 bernoulli(p0), 4 exponential(rate p0) (WICK_RANDOM_* in oplist.h).
    * Core holds gen's lock around the call. */
   wick_status (*random)(wick_tensor *dst, wick_generator *gen, int kind, double p0, double p1);
   /* Prefix sum / product along dim. */

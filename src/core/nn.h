@@ -107,13 +107,12 @@ wick_status wick_nll_loss_backward(const wick_tensor *g, const wick_tensor *log_
                                    const wick_tensor *target, const wick_ce_opts *o,
                                    wick_loss_scale scale, wick_tensor **gin);
 
-typedef enum { WICK_ELEM_MSE, WICK_ELEM_L1, WICK_ELEM_BCE_LOGITS } wick_elem_loss_kind;
 /* input and target (and weight, pos_weight for BCE; NULL when absent) broadcast together. */
-wick_status wick_elem_loss(wick_elem_loss_kind kind, const wick_tensor *input,
+wick_status wick_elem_loss(wick_loss_kind kind, const wick_tensor *input,
                            const wick_tensor *target, const wick_tensor *weight,
                            const wick_tensor *pos_weight, wick_reduction r, wick_tensor **out);
 /* Gradients in the broadcast shape (autograd sums them back to each input's shape). */
-wick_status wick_elem_loss_backward(wick_elem_loss_kind kind, const wick_tensor *g,
+wick_status wick_elem_loss_backward(wick_loss_kind kind, const wick_tensor *g,
                                     const wick_tensor *input, const wick_tensor *target,
                                     const wick_tensor *weight, const wick_tensor *pos_weight,
                                     wick_reduction r, bool need_in, bool need_target,

@@ -33,7 +33,4 @@ typedef struct {
   int64_t ignore_index;
 } wick_ce_args;
 
-/* The elementwise losses (same order as nn.h's wick_elem_loss_kind). */
-typedef enum { WICK_LOSS_MSE, WICK_LOSS_L1, WICK_LOSS_BCE_LOGITS } wick_loss_kind;
-
 #endif

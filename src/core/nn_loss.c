@@ -348,19 +348,15 @@ wick_status wick_nll_loss_backward(const wick_tensor *g, const wick_tensor *log_
 
 /* ---- elementwise losses ---- */
 
-static const char *elem_name(wick_elem_loss_kind k) {
-  return k == WICK_ELEM_MSE ? "mse_loss" : k == WICK_ELEM_L1 ? "l1_loss" : "binary_cross_entropy_with_logits";
-}
-
 /* The operands (input, target, weight, pos_weight) expanded to their common shape, made
  * contiguous; c[2], c[3] stay NULL when absent. */
-static wick_status elem_operands(wick_elem_loss_kind kind, const wick_tensor *const *ins, wick_tensor **c,
+static wick_status elem_operands(wick_loss_kind kind, const wick_tensor *const *ins, wick_tensor **c,
                                  int *nd, int64_t *shape) {
-  const char *op = elem_name(kind);
+  const char *op = wick_loss_name(kind);
   char b1[128], b2[128];
   WICK_TRY(wick_nn_check_float(op, "input", ins[0], NULL));
   WICK_TRY(wick_nn_check_float(op, "target", ins[1], ins[0]));
-  if (kind == WICK_ELEM_BCE_LOGITS && !wick_shape_eq(ins[0], ins[1]))
+  if (kind == WICK_LOSS_BCE_LOGITS && !wick_shape_eq(ins[0], ins[1]))
     return wick_errorf(WICK_ERR_SHAPE, "%s: target size %s must be the same as input size %s", op,
                        wick_nn_shape(ins[1], b1, sizeof b1), wick_nn_shape(ins[0], b2, sizeof b2));
   *nd = ins[0]->ndim;
@@ -388,7 +384,7 @@ static wick_status elem_operands(wick_elem_loss_kind kind, const wick_tensor *co
   return WICK_OK;
 }
 
-wick_status wick_elem_loss(wick_elem_loss_kind kind, const wick_tensor *input,
+wick_status wick_elem_loss(wick_loss_kind kind, const wick_tensor *input,
                            const wick_tensor *target, const wick_tensor *weight,
                            const wick_tensor *pos_weight, wick_reduction r, wick_tensor **out) {
   const wick_tensor *ins[4] = {input, target, weight, pos_weight};
@@ -396,11 +392,11 @@ wick_status wick_elem_loss(wick_elem_loss_kind kind, const wick_tensor *input,
   int nd;
   int64_t shape[WICK_MAX_DIMS];
   const wick_backend *be;
-  WICK_TRY(wick_nn_backend(elem_name(kind), input, &be));
-  WICK_NEED_SLOT(be, elem_loss, elem_name(kind));
+  WICK_TRY(wick_nn_backend(wick_loss_name(kind), input, &be));
+  WICK_NEED_SLOT(be, elem_loss, wick_loss_name(kind));
   WICK_TRY(elem_operands(kind, ins, c, &nd, shape));
   wick_status s = wick_tensor_new(input->dtype, input->device, nd, shape, &l);
-  if (!s) s = be->elem_loss((wick_loss_kind)kind, wick_tensor_numel(l), l, c[0], c[1], c[2], c[3]);
+  if (!s) s = be->elem_loss(kind, wick_tensor_numel(l), l, c[0], c[1], c[2], c[3]);
   wick_nn_release(4, c);
   if (s) { wick_tensor_release(l); return s; }
   if (r == WICK_REDUCTION_NONE) { *out = l; return WICK_OK; }
@@ -409,7 +405,7 @@ wick_status wick_elem_loss(wick_elem_loss_kind kind, const wick_tensor *input,
   return s;
 }
 
-wick_status wick_elem_loss_backward(wick_elem_loss_kind kind, const wick_tensor *g,
+wick_status wick_elem_loss_backward(wick_loss_kind kind, const wick_tensor *g,
                                     const wick_tensor *input, const wick_tensor *target,
                                     const wick_tensor *weight, const wick_tensor *pos_weight,
                                     wick_reduction r, bool need_in, bool need_target,
@@ -419,9 +415,9 @@ wick_status wick_elem_loss_backward(wick_elem_loss_kind kind, const wick_tensor 
   int nd;
   int64_t shape[WICK_MAX_DIMS], gs;
   const wick_backend *be;
-  WICK_TRY(wick_check_same_device(elem_name(kind), input->device, g->device));
-  WICK_TRY(wick_nn_backend(elem_name(kind), input, &be));
-  WICK_NEED_SLOT(be, elem_loss_backward, elem_name(kind));
+  WICK_TRY(wick_check_same_device(wick_loss_name(kind), input->device, g->device));
+  WICK_TRY(wick_nn_backend(wick_loss_name(kind), input, &be));
+  WICK_NEED_SLOT(be, elem_loss_backward, wick_loss_name(kind));
   WICK_TRY(elem_operands(kind, ins, c, &nd, shape));
   int64_t n = 1;
   for (int i = 0; i < nd; i++) n *= shape[i];
@@ -430,7 +426,7 @@ wick_status wick_elem_loss_backward(wick_elem_loss_kind kind, const wick_tensor 
   if (!s && need_target) s = wick_tensor_new(input->dtype, input->device, nd, shape, &res[1]);
   if (!s) {
     double scale = r == WICK_REDUCTION_MEAN ? 1.0 / (double)n : 1.0;
-    s = be->elem_loss_backward((wick_loss_kind)kind, n, res[0], res[1], gc, gs, scale, c[0], c[1], c[2], c[3]);
+    s = be->elem_loss_backward(kind, n, res[0], res[1], gc, gs, scale, c[0], c[1], c[2], c[3]);
   }
   wick_nn_release(4, c);
   wick_tensor_release(gc);

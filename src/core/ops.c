@@ -5,20 +5,6 @@
 #include <math.h>
 #include <string.h>
 
-static const char *const binop_names[WICK_BIN_COUNT] = {
-  "add", "sub", "mul", "div", "pow", "maximum", "minimum", "fmod", "remainder",
-  "floor_divide", "atan2", "eq", "ne", "lt", "le", "gt", "ge", "logical_and", "logical_or",
-  "logical_xor", "bitwise_and", "bitwise_or", "bitwise_xor",
-};
-
-static const char *const unop_names[WICK_UN_COUNT] = {
-  "neg", "abs", "sign", "reciprocal", "square", "exp", "expm1", "log", "log2", "log10", "log1p",
-  "sqrt", "rsqrt", "sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "tanh", "erf",
-  "sigmoid", "relu", "gelu", "gelu", "silu", "softplus", "floor", "ceil", "round", "trunc",
-  "logical_not", "bitwise_not", "isnan", "isinf", "isfinite", "clamp", "leaky_relu", "elu",
-  "hardtanh",
-};
-
 static int category(wick_dtype d) {
   return d == WICK_DTYPE_BOOL ? 0 : wick_dtype_is_float(d) ? 2 : 1;
 }
@@ -39,26 +25,9 @@ wick_dtype wick_result_type(const wick_tensor *a, const wick_tensor *b) {
   return lo->dtype;
 }
 
-static bool is_comparison(wick_binop op) { return op >= WICK_BIN_EQ && op <= WICK_BIN_LOGICAL_XOR; }
-
-static bool unop_needs_float(wick_unop op) {
-  switch (op) {
-    case WICK_UN_RECIPROCAL: case WICK_UN_EXP: case WICK_UN_EXPM1: case WICK_UN_LOG:
-    case WICK_UN_LOG2: case WICK_UN_LOG10: case WICK_UN_LOG1P: case WICK_UN_SQRT:
-    case WICK_UN_RSQRT: case WICK_UN_SIN: case WICK_UN_COS: case WICK_UN_TAN: case WICK_UN_ASIN:
-    case WICK_UN_ACOS: case WICK_UN_ATAN: case WICK_UN_SINH: case WICK_UN_COSH: case WICK_UN_TANH:
-    case WICK_UN_ERF: case WICK_UN_SIGMOID: case WICK_UN_GELU: case WICK_UN_GELU_TANH:
-    case WICK_UN_SILU: case WICK_UN_SOFTPLUS: case WICK_UN_ELU:
-      return true;
-    default:
-      return false;
-  }
-}
-
-static bool unop_returns_bool(wick_unop op) {
-  return op == WICK_UN_LOGICAL_NOT || op == WICK_UN_ISNAN || op == WICK_UN_ISINF ||
-         op == WICK_UN_ISFINITE;
-}
+static bool is_comparison(wick_binop op) { return wick_binop_flags(op) & WICK_OPF_BOOL_OUT; }
+static bool unop_needs_float(wick_unop op) { return wick_unop_flags(op) & WICK_OPF_FLOAT_OUT; }
+static bool unop_returns_bool(wick_unop op) { return wick_unop_flags(op) & WICK_OPF_BOOL_OUT; }
 
 /* Can a value of dtype `from` be stored in `to` without changing kind (float->int etc.)? */
 static bool can_cast(wick_dtype from, wick_dtype to) { return category(from) <= category(to); }
@@ -86,11 +55,12 @@ static wick_device common_device(const wick_tensor *a, const wick_tensor *b) {
 }
 
 wick_status wick_binary(wick_binop op, const wick_tensor *a, const wick_tensor *b, wick_tensor **out) {
-  const char *name = binop_names[op];
+  const char *name = wick_binop_name(op);
+  unsigned flags = wick_binop_flags(op);
   wick_dtype ct = wick_result_type(a, b);
-  if (op == WICK_BIN_DIV || op == WICK_BIN_ATAN2) {
+  if (flags & WICK_OPF_FLOAT_OUT) {
     if (!wick_dtype_is_float(ct)) ct = WICK_DTYPE_F32;
-  } else if (op >= WICK_BIN_BITWISE_AND && wick_dtype_is_float(ct)) {
+  } else if ((flags & WICK_OPF_INT_ONLY) && wick_dtype_is_float(ct)) {
     return wick_errorf(WICK_ERR_DTYPE, "%s: not defined for floating point tensors (%s)", name,
                        wick_dtype_name(ct));
   }
@@ -118,8 +88,8 @@ done:
 }
 
 wick_status wick_binary_(wick_binop op, wick_tensor *a, const wick_tensor *b) {
-  const char *name = binop_names[op];
-  if (is_comparison(op) || op == WICK_BIN_DIV || op == WICK_BIN_ATAN2 ||
+  const char *name = wick_binop_name(op);
+  if (is_comparison(op) || (wick_binop_flags(op) & WICK_OPF_FLOAT_OUT) ||
       wick_result_type(a, b) != a->dtype) {
     /* compute out of place, then store: checks the result fits a's dtype */
     wick_tensor *r;
@@ -158,11 +128,11 @@ done:
 }
 
 wick_status wick_unary(wick_unop op, const wick_tensor *a, double p0, double p1, wick_tensor **out) {
-  const char *name = unop_names[op];
+  const char *name = wick_unop_name(op);
   wick_dtype ct = a->dtype;
   if (unop_needs_float(op) && !wick_dtype_is_float(ct)) ct = WICK_DTYPE_F32;
-  if (op == WICK_UN_BITWISE_NOT && wick_dtype_is_float(ct))
-    return wick_errorf(WICK_ERR_DTYPE, "bitwise_not: not defined for floating point tensors (%s)",
+  if ((wick_unop_flags(op) & WICK_OPF_INT_ONLY) && wick_dtype_is_float(ct))
+    return wick_errorf(WICK_ERR_DTYPE, "%s: not defined for floating point tensors (%s)", name,
                        wick_dtype_name(ct));
   if (op == WICK_UN_NEG && ct == WICK_DTYPE_BOOL)
     return wick_errorf(WICK_ERR_DTYPE, "neg: negation of a bool tensor is not supported; use logical_not");
@@ -185,14 +155,14 @@ done:
 
 wick_status wick_unary_(wick_unop op, wick_tensor *a, double p0, double p1) {
   wick_dtype ct = a->dtype;
-  WICK_TRY(wick_unary_check(op, unop_names[op], a, p0, p1, &ct));
+  WICK_TRY(wick_unary_check(op, wick_unop_name(op), a, p0, p1, &ct));
   if (ct != a->dtype)
     return wick_errorf(WICK_ERR_DTYPE, "%s_: result type %s can't be cast to the desired output type %s",
-                       unop_names[op], wick_dtype_name(ct), wick_dtype_name(a->dtype));
+                       wick_unop_name(op), wick_dtype_name(ct), wick_dtype_name(a->dtype));
   if ((unop_needs_float(op) && !wick_dtype_is_float(a->dtype)) || unop_returns_bool(op)) {
     if (!unop_returns_bool(op))
       return wick_errorf(WICK_ERR_DTYPE, "%s_: result type f32 can't be cast to the desired output type %s",
-                         unop_names[op], wick_dtype_name(a->dtype));
+                         wick_unop_name(op), wick_dtype_name(a->dtype));
     wick_tensor *r;
     WICK_TRY(wick_unary(op, a, p0, p1, &r));
     wick_status s = wick_copy_(a, r);
@@ -200,7 +170,7 @@ wick_status wick_unary_(wick_unop op, wick_tensor *a, double p0, double p1) {
     return s;
   }
   const wick_backend *be;
-  WICK_TRY(wick_backend_for(unop_names[op], a->device, &be));
+  WICK_TRY(wick_backend_for(wick_unop_name(op), a->device, &be));
   if (op == WICK_UN_NEG && a->dtype == WICK_DTYPE_BOOL)
     return wick_errorf(WICK_ERR_DTYPE, "neg: negation of a bool tensor is not supported; use logical_not");
   WICK_TRY(be->unary(op, a, a, p0, p1));
@@ -211,15 +181,15 @@ wick_status wick_unary_(wick_unop op, wick_tensor *a, double p0, double p1) {
 wick_status wick_unary_backward(wick_unop op, const wick_tensor *g, const wick_tensor *a,
                                 const wick_tensor *y, double p0, double p1, wick_tensor **out) {
   const wick_backend *be;
-  WICK_TRY(wick_backend_for(unop_names[op], a->device, &be));
-  WICK_NEED_SLOT(be, unary_backward, unop_names[op]);
+  WICK_TRY(wick_backend_for(wick_unop_name(op), a->device, &be));
+  WICK_NEED_SLOT(be, unary_backward, wick_unop_name(op));
   wick_tensor *gc = NULL, *o = NULL;
   wick_status s;
-  if ((s = operand(unop_names[op], g, a->dtype, a->device, &gc))) goto done;
+  if ((s = operand(wick_unop_name(op), g, a->dtype, a->device, &gc))) goto done;
   if (!wick_shape_eq(gc, a)) {
     char b1[128], b2[128];
     s = wick_errorf(WICK_ERR_SHAPE, "%s backward: gradient shape %s does not match input shape %s",
-                    unop_names[op], wick_shape_str(gc->ndim, gc->sizes, b1, sizeof b1),
+                    wick_unop_name(op), wick_shape_str(gc->ndim, gc->sizes, b1, sizeof b1),
                     wick_shape_str(a->ndim, a->sizes, b2, sizeof b2));
     goto done;
   }

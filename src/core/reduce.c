@@ -6,10 +6,6 @@
 
 #include "ops.h"
 
-static const char *const red_names[WICK_RED_COUNT] = {
-  "sum", "prod", "amax", "amin", "argmax", "argmin", "any", "all",
-};
-
 static wick_status need_backend(const char *op, wick_device dev, bool cumulative,
                                 const wick_backend **b) {
   WICK_TRY(wick_backend_for(op, dev, b));
@@ -114,7 +110,7 @@ static wick_status check_nonempty(const char *name, bool arg, const wick_tensor 
 
 wick_status wick_reduce_ex(const char *name, wick_redop op, const wick_tensor *a, int ndims,
                            const int64_t *dims, bool keepdim, wick_dtype dtype, wick_tensor **out) {
-  if (!name) name = red_names[op];
+  if (!name) name = wick_redop_name(op);
   bool red[WICK_MAX_DIMS];
   WICK_TRY(mark_dims(name, a, ndims, dims, red));
   bool given = dtype != WICK_DTYPE_NONE;
@@ -240,7 +236,7 @@ wick_status wick_argreduce(wick_redop op, const wick_tensor *a, bool has_dim, in
                            bool keepdim, wick_tensor **out) {
   if (op == WICK_RED_MAX) op = WICK_RED_ARGMAX;
   if (op == WICK_RED_MIN) op = WICK_RED_ARGMIN;
-  const char *name = red_names[op];
+  const char *name = wick_redop_name(op);
   if (has_dim) return wick_reduce_ex(name, op, a, 1, &dim, keepdim, WICK_DTYPE_NONE, out);
   /* over the flattened tensor; keepdim gives a shape of ones */
   int64_t n = wick_tensor_numel(a);

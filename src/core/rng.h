@@ -60,15 +60,6 @@ void wick_generator_get_state(wick_generator *g, uint8_t out[WICK_GENERATOR_STAT
 /* Accepts WICK_GENERATOR_STATE_SIZE or the legacy size; validates like PyTorch. */
 wick_status wick_generator_set_state(wick_generator *g, const uint8_t *state, size_t n);
 
-/* The `kind` argument of the backend's random slot (backend.h). */
-enum {
-  WICK_RANDOM_UNIFORM = 0,     /* [p0, p1) */
-  WICK_RANDOM_NORMAL = 1,      /* mean p0, std p1 */
-  WICK_RANDOM_INTEGERS = 2,    /* integers in [p0, p1), both exact in a double (p1 may be 2^63) */
-  WICK_RANDOM_BERNOULLI = 3,   /* 1 with probability p0 */
-  WICK_RANDOM_EXPONENTIAL = 4, /* rate p0 */
-};
-
 /* ---- raw draws: the caller holds g (one thread at a time) ---- */
 void wick_mt_twist(wick_generator *g);
 /* CPUGeneratorImpl::random(): one 32-bit draw. */

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 
 #include "../core/nn_geom.h"
+#include "../core/oplist.h"
 #include "../core/optim.h"
 
 /* ---- conv.c ---- */

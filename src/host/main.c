@@ -1,4 +1,5 @@
-/* main(): command line, Lua state with `wick` preloaded, scripts, `wick run`, `wick info`. */
+/* main(): command line, Lua state with `wick` preloaded, scripts, and the subcommands of
+ * lua/wick/commands.lua (`wick run`, `wick info`, ...). */
 #include <lauxlib.h>
 #include <lua.h>
 #include <lualib.h>
@@ -15,24 +16,6 @@
 #include "lua/l_wick.h"
 
 static const char *progname = "wick";
-
-static void usage(FILE *f) {
-  fprintf(f,
-          "usage: wick [options] [script [args]]\n"
-          "       wick run [-n N] RECIPE [--config FILE.yaml]... [key=value]...\n"
-          "       wick info\n"
-          "       wick convert IN.pt OUT.safetensors\n"
-          "\n"
-          "options:\n"
-          "  -e CODE        run CODE\n"
-          "  -i             enter the REPL after running the script or -e code\n"
-          "  -v, --version  print the version\n"
-          "  -h, --help     print this help\n"
-          "  -              read the script from standard input\n"
-          "\n"
-          "With no script, wick starts the REPL (or reads statements from standard input when it\n"
-          "is not a terminal).\n");
-}
 
 /* ---- Ctrl-C: a hook raises "interrupted!" at the next Lua instruction (as lua.c does) ---- */
 
@@ -55,6 +38,19 @@ static int msghandler(lua_State *L) {
   if (msg == NULL) {
     if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING) return 1;
     msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
+  }
+  /* a container (wick.util.call_in) rethrew this error with context: show the traceback of
+   * where it was raised, which its message handler kept */
+  if (lua_getfield(L, LUA_REGISTRYINDEX, "wick.error_traceback") == LUA_TTABLE) {
+    lua_getfield(L, -1, "msg");
+    lua_getfield(L, -2, "traceback");
+    int kept = lua_rawequal(L, -2, 1) && lua_type(L, -1) == LUA_TSTRING;
+    if (kept) {
+      lua_pushfstring(L, "%s\n%s", msg, lua_tostring(L, -1));
+      lua_pushnil(L);
+      lua_setfield(L, LUA_REGISTRYINDEX, "wick.error_traceback");
+      return 1;
+    }
   }
   luaL_traceback(L, L, msg, 1);
   return 1;
@@ -102,16 +98,89 @@ static void find_lua_dir(char *out, size_t n) {
   snprintf(out, n, "%s", WICK_SOURCE_LUA_DIR);
 }
 
-static int setup_state(lua_State *L) {
+/* Opens the standard libraries and points package.path at lua/wick (dir gets its path). */
+static void open_libs(lua_State *L, char *dir, size_t n) {
   luaL_openlibs(L);
-  char dir[PATH_MAX];
-  find_lua_dir(dir, sizeof dir);
+  find_lua_dir(dir, n);
   /* stack: package */
   lua_getglobal(L, "package");
   lua_getfield(L, -1, "path");
   lua_pushfstring(L, "%s/?.lua;%s/?/init.lua;%s", dir, dir, lua_tostring(L, -1));
   lua_setfield(L, -3, "path");
+  lua_pop(L, 2);
+}
+
+/* ---- subcommands: the rows of lua/wick/commands.lua ---- */
+
+/* Pushes the commands table; on failure reports the error and pushes nothing. */
+static int push_commands(lua_State *L) {
+  lua_getglobal(L, "require");
+  lua_pushliteral(L, "wick.commands");
+  int status = wick_host_docall(L, 1, 1);
+  if (status != LUA_OK) { wick_host_report(L, status); return 0; }
+  return 1;
+}
+
+/* Is `name` a subcommand? */
+static int is_command(lua_State *L, const char *name) {
+  if (!push_commands(L)) return 0;
+  int found = 0;
+  for (lua_Integer i = 1; !found && lua_rawgeti(L, -1, i) == LUA_TTABLE; i++) {
+    /* stack: commands, row */
+    lua_getfield(L, -1, "name");
+    const char *n = lua_tostring(L, -1);
+    found = n && strcmp(n, name) == 0;
+    lua_pop(L, 2);
+  }
+  lua_pop(L, found ? 1 : 2); /* the table, and the nil that ended the loop */
+  return found;
+}
+
+/* Prints the commands' synopsis lines (what = "args") or one help line each (what = "help"). */
+static void print_commands(FILE *f, lua_State *L, const char *what) {
+  for (lua_Integer i = 1; lua_rawgeti(L, -1, i) == LUA_TTABLE; i++) {
+    lua_getfield(L, -1, "name");
+    lua_getfield(L, -2, what);
+    const char *n = lua_tostring(L, -2), *v = lua_tostring(L, -1);
+    if (strcmp(what, "args") == 0) fprintf(f, "       wick %s%s%s\n", n ? n : "?", v && *v ? " " : "", v ? v : "");
+    else fprintf(f, "  %-9s %s\n", n ? n : "?", v ? v : "");
+    lua_pop(L, 3);
+  }
   lua_pop(L, 1);
+}
+
+/* The help: the subcommands come from lua/wick/commands.lua, read in a state of their own so
+ * that usage errors need no loaded library. */
+static void usage(FILE *f) {
+  lua_State *L = luaL_newstate();
+  char dir[PATH_MAX];
+  if (L) open_libs(L, dir, sizeof dir);
+  int have = L && push_commands(L);
+  fprintf(f, "usage: wick [options] [script [args]]\n");
+  if (have) print_commands(f, L, "args");
+  if (have) {
+    fprintf(f, "\ncommands (wick COMMAND --help tells more):\n");
+    print_commands(f, L, "help");
+  }
+  fprintf(f,
+          "\n"
+          "options:\n"
+          "  -e CODE        run CODE\n"
+          "  -i             enter the REPL after running the script or -e code\n"
+          "  -v, --version  print the version\n"
+          "  -h, --help     print this help\n"
+          "  -              read the script from standard input\n"
+          "\n"
+          "With no script, wick starts the REPL (or reads statements from standard input when it\n"
+          "is not a terminal).\n");
+  if (have) lua_pop(L, 1);
+  if (L) lua_close(L);
+}
+
+static int setup_state(lua_State *L) {
+  char dir[PATH_MAX];
+  open_libs(L, dir, sizeof dir);
+  lua_getglobal(L, "package");
   lua_getfield(L, -1, "preload");
   lua_pushcfunction(L, luaopen_wick_core);
   lua_setfield(L, -2, "wick.core");
@@ -144,8 +213,8 @@ static int run_chunk_status(lua_State *L, int status) {
   return status == LUA_OK;
 }
 
-/* `wick run ...` and `wick info` are Lua policy: wick.cli.main(command, args...), with the
- * command argv[first], or `command` before argv[first..] when it is not NULL. */
+/* Subcommands are Lua policy: wick.cli.main(command, args...), with the command argv[first],
+ * or `command` before argv[first..] when it is not NULL. */
 static int run_cli(lua_State *L, const char *command, char **argv, int argc, int first) {
   lua_getglobal(L, "require");
   lua_pushliteral(L, "wick.cli");
@@ -249,8 +318,7 @@ int main(int argc, char **argv) {
   lua_State *L = luaL_newstate();
   if (!L) { fprintf(stderr, "wick: cannot create the Lua state: not enough memory\n"); return 1; }
   int ok = setup_state(L);
-  if (ok && script && (strcmp(argv[script], "run") == 0 || strcmp(argv[script], "info") == 0 ||
-                       strcmp(argv[script], "runs") == 0 || strcmp(argv[script], "convert") == 0)) {
+  if (ok && script && is_command(L, argv[script])) {
     create_arg(L, argv, argc, script);
     ok = run_cli(L, NULL, argv, argc, script);
     lua_close(L);

@@ -14,7 +14,7 @@ static wick_tensor *scaled_operand(lua_State *L, int op, const wick_tensor *a, i
                                    l_scalar *tmp) {
   wick_tensor *b = l_checkoperand(L, idx, tmp);
   if ((op != WICK_BIN_ADD && op != WICK_BIN_SUB) || lua_isnoneornil(L, opts)) return b;
-  const char *name = op == WICK_BIN_ADD ? "add" : "sub";
+  const char *name = wick_binop_name(op);
   l_checkoptions(L, opts, name, add_opts);
   if (lua_getfield(L, opts, "alpha") == LUA_TNIL) { lua_pop(L, 1); return b; }
   if (lua_type(L, -1) != LUA_TNUMBER) l_errorf(L, "%s: alpha must be a number (got %s)", name, luaL_typename(L, -1));
@@ -190,33 +190,15 @@ static int l_dot(lua_State *L) {
   L_PUSH_NEW(L, o, wick_ag_matmul(a, b, &o));
 }
 
-static const struct { const char *name; int op; } binops[] = {
-  {"add", WICK_BIN_ADD}, {"sub", WICK_BIN_SUB}, {"mul", WICK_BIN_MUL}, {"div", WICK_BIN_DIV},
-  {"pow", WICK_BIN_POW}, {"maximum", WICK_BIN_MAXIMUM}, {"minimum", WICK_BIN_MINIMUM},
-  {"fmod", WICK_BIN_FMOD}, {"remainder", WICK_BIN_REMAINDER}, {"floor_divide", WICK_BIN_FLOOR_DIVIDE},
-  {"atan2", WICK_BIN_ATAN2}, {"eq", WICK_BIN_EQ}, {"ne", WICK_BIN_NE}, {"lt", WICK_BIN_LT},
-  {"le", WICK_BIN_LE}, {"gt", WICK_BIN_GT}, {"ge", WICK_BIN_GE},
-  {"logical_and", WICK_BIN_LOGICAL_AND}, {"logical_or", WICK_BIN_LOGICAL_OR},
-  {"logical_xor", WICK_BIN_LOGICAL_XOR}, {"bitwise_and", WICK_BIN_BITWISE_AND},
-  {"bitwise_or", WICK_BIN_BITWISE_OR}, {"bitwise_xor", WICK_BIN_BITWISE_XOR},
-  /* PyTorch aliases */
+/* PyTorch's other names for ops of core/oplist.h's lists */
+static const struct { const char *name; int op; } binop_aliases[] = {
   {"subtract", WICK_BIN_SUB}, {"multiply", WICK_BIN_MUL}, {"divide", WICK_BIN_DIV},
   {"true_divide", WICK_BIN_DIV}, {"greater", WICK_BIN_GT}, {"less", WICK_BIN_LT},
   {"greater_equal", WICK_BIN_GE}, {"less_equal", WICK_BIN_LE}, {"not_equal", WICK_BIN_NE},
 };
 
-static const struct { const char *name; int op; } unops[] = {
-  {"neg", WICK_UN_NEG}, {"negative", WICK_UN_NEG}, {"abs", WICK_UN_ABS}, {"sign", WICK_UN_SIGN},
-  {"reciprocal", WICK_UN_RECIPROCAL}, {"square", WICK_UN_SQUARE}, {"exp", WICK_UN_EXP},
-  {"expm1", WICK_UN_EXPM1}, {"log", WICK_UN_LOG}, {"log2", WICK_UN_LOG2}, {"log10", WICK_UN_LOG10},
-  {"log1p", WICK_UN_LOG1P}, {"sqrt", WICK_UN_SQRT}, {"rsqrt", WICK_UN_RSQRT}, {"sin", WICK_UN_SIN},
-  {"cos", WICK_UN_COS}, {"tan", WICK_UN_TAN}, {"asin", WICK_UN_ASIN}, {"acos", WICK_UN_ACOS},
-  {"atan", WICK_UN_ATAN}, {"sinh", WICK_UN_SINH}, {"cosh", WICK_UN_COSH}, {"tanh", WICK_UN_TANH},
-  {"erf", WICK_UN_ERF}, {"sigmoid", WICK_UN_SIGMOID}, {"relu", WICK_UN_RELU}, {"silu", WICK_UN_SILU},
-  {"softplus", WICK_UN_SOFTPLUS}, {"floor", WICK_UN_FLOOR}, {"ceil", WICK_UN_CEIL},
-  {"round", WICK_UN_ROUND}, {"trunc", WICK_UN_TRUNC}, {"logical_not", WICK_UN_LOGICAL_NOT},
-  {"bitwise_not", WICK_UN_BITWISE_NOT}, {"isnan", WICK_UN_ISNAN}, {"isinf", WICK_UN_ISINF},
-  {"isfinite", WICK_UN_ISFINITE},
+static const struct { const char *name; int op; } unop_aliases[] = {
+  {"negative", WICK_UN_NEG},
 };
 
 static const luaL_Reg math_both[] = {
@@ -237,17 +219,27 @@ static void reg_op_(lua_State *L, int t, const char *name, lua_CFunction f, int 
   reg_op(L, t, buf, f, op);
 }
 
+/* wick.<name>, x:<name>() and x:<name>_() */
+static void reg_binary(lua_State *L, int core, int methods, const char *name, int op) {
+  reg_op(L, core, name, l_binary, op);
+  reg_op(L, methods, name, l_binary, op);
+  reg_op_(L, methods, name, l_binary_, op);
+}
+
+static void reg_unary(lua_State *L, int core, int methods, const char *name, int op) {
+  reg_op(L, core, name, l_unary, op);
+  reg_op(L, methods, name, l_unary, op);
+  reg_op_(L, methods, name, l_unary_, op);
+}
+
 void l_open_math(lua_State *L, int core, int methods) {
-  for (size_t i = 0; i < sizeof binops / sizeof binops[0]; i++) {
-    reg_op(L, core, binops[i].name, l_binary, binops[i].op);
-    reg_op(L, methods, binops[i].name, l_binary, binops[i].op);
-    reg_op_(L, methods, binops[i].name, l_binary_, binops[i].op);
-  }
-  for (size_t i = 0; i < sizeof unops / sizeof unops[0]; i++) {
-    reg_op(L, core, unops[i].name, l_unary, unops[i].op);
-    reg_op(L, methods, unops[i].name, l_unary, unops[i].op);
-    reg_op_(L, methods, unops[i].name, l_unary_, unops[i].op);
-  }
+  for (int op = 0; op < WICK_BIN_COUNT; op++) reg_binary(L, core, methods, wick_binop_name(op), op);
+  for (size_t i = 0; i < sizeof binop_aliases / sizeof binop_aliases[0]; i++)
+    reg_binary(L, core, methods, binop_aliases[i].name, binop_aliases[i].op);
+  for (int op = 0; op < WICK_UN_COUNT; op++)
+    if (!(wick_unop_flags(op) & WICK_OPF_BY_HAND)) reg_unary(L, core, methods, wick_unop_name(op), op);
+  for (size_t i = 0; i < sizeof unop_aliases / sizeof unop_aliases[0]; i++)
+    reg_unary(L, core, methods, unop_aliases[i].name, unop_aliases[i].op);
   l_setfuncs(L, core, math_both);
   l_setfuncs(L, methods, math_both);
   lua_pushcfunction(L, l_clamp_);

@@ -261,12 +261,15 @@ static int l_nll_loss(lua_State *L) {
   L_PUSH_NEW(L, r, wick_ag_nll_loss(x, t, &o, &r));
 }
 
-static int elem_loss(lua_State *L, wick_elem_loss_kind kind, const char *op) {
+/* The losses of WICK_LOSS_LIST (core/oplist.h); upvalue 1 is the kind. */
+static int l_elem_loss(lua_State *L) {
+  wick_loss_kind kind = (wick_loss_kind)lua_tointeger(L, lua_upvalueindex(1));
+  const char *op = wick_loss_name(kind);
   static const char *const keys[] = {"reduction", NULL};
   static const char *const bce_keys[] = {"weight", "pos_weight", "reduction", NULL};
   lua_settop(L, 3);
   wick_tensor *x = l_checktensor(L, 1), *t = l_checktensor(L, 2), *w = NULL, *pw = NULL;
-  bool bce = kind == WICK_ELEM_BCE_LOGITS;
+  bool bce = kind == WICK_LOSS_BCE_LOGITS;
   l_checkoptions(L, 3, op, bce ? bce_keys : keys);
   if (bce) {
     w = field_tensor(L, 3, "weight", op);
@@ -276,11 +279,6 @@ static int elem_loss(lua_State *L, wick_elem_loss_kind kind, const char *op) {
   L_PUSH_NEW(L, r, wick_ag_elem_loss(kind, x, t, w, pw, red, &r));
 }
 
-static int l_mse_loss(lua_State *L) { return elem_loss(L, WICK_ELEM_MSE, "mse_loss"); }
-static int l_l1_loss(lua_State *L) { return elem_loss(L, WICK_ELEM_L1, "l1_loss"); }
-static int l_bce_with_logits(lua_State *L) {
-  return elem_loss(L, WICK_ELEM_BCE_LOGITS, "binary_cross_entropy_with_logits");
-}
 
 void l_open_nn(lua_State *L, int core, int methods) {
   (void)methods;
@@ -288,9 +286,12 @@ void l_open_nn(lua_State *L, int core, int methods) {
     {"conv2d", l_conv2d}, {"max_pool2d", l_max_pool2d}, {"avg_pool2d", l_avg_pool2d},
     {"adaptive_avg_pool2d", l_adaptive_avg_pool2d}, {"batch_norm", l_batch_norm},
     {"layer_norm", l_layer_norm}, {"embedding", l_embedding}, {"dropout", l_dropout},
-    {"cross_entropy", l_cross_entropy}, {"nll_loss", l_nll_loss}, {"mse_loss", l_mse_loss},
-    {"l1_loss", l_l1_loss}, {"binary_cross_entropy_with_logits", l_bce_with_logits},
-    {NULL, NULL},
+    {"cross_entropy", l_cross_entropy}, {"nll_loss", l_nll_loss}, {NULL, NULL},
   };
   l_setfuncs(L, core, fns);
+  for (int k = 0; k < WICK_LOSS_COUNT; k++) {
+    lua_pushinteger(L, k);
+    lua_pushcclosure(L, l_elem_loss, 1);
+    lua_setfield(L, core, wick_loss_name(k));
+  }
 }

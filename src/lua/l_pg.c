@@ -1,12 +1,12 @@
 /* Bindings of the process group (src/dist/process_group.h): wick.core._pg, used by
- * lua/wick/dist/ (init.lua, group.lua, collectives.lua). `_pg.gloo` / `_pg.nccl` say which
- * back-ends the build has; without either only those flags are registered. */
+ * lua/wick/dist/ (backend.lua, collectives.lua). `_pg.gloo` / `_pg.nccl` say which optional
+ * back-ends the build has; the shared-memory one (new_shm) is always there. */
 #include <string.h>
 
 #include "l_aux.h"
 
-#if defined(WICK_HAVE_GLOO) || defined(WICK_HAVE_NCCL)
 #include "dist/process_group.h"
+#include "dist/shm_pg.h"
 #ifdef WICK_HAVE_NCCL
 #include "cuda/nccl_pg.h"
 #endif
@@ -56,10 +56,37 @@ static int l_pg_new_nccl(lua_State *L) {
 }
 #endif
 
+/* new_shm(store, prefix, rank, size, timeout_s, slot_bytes|nil) -> group, or nil, message when
+ * shared memory cannot be used on some rank (every rank gets the same answer). */
+static int l_pg_new_shm(lua_State *L) {
+  wick_store_client *c = l_dist_checkstore(L, 1);
+  const char *prefix = luaL_checkstring(L, 2);
+  int rank = (int)luaL_checkinteger(L, 3), size = (int)luaL_checkinteger(L, 4);
+  double timeout = luaL_checknumber(L, 5);
+  lua_Integer slot = luaL_optinteger(L, 6, 0);
+  if (slot < 0) return luaL_argerror(L, 6, "slot bytes must be >= 0");
+  l_pg *p = lua_newuserdatauv(L, sizeof *p, 0);
+  p->pg = NULL;
+  luaL_setmetatable(L, PG_MT);
+  wick_status s = wick_pg_create_shm(c, prefix, rank, size, timeout, (size_t)slot, &p->pg);
+  if (s == WICK_ERR_UNSUPPORTED) {
+    lua_pushnil(L);
+    lua_pushstring(L, wick_last_error());
+    return 2;
+  }
+  L_TRY(L, s);
+  return 1;
+}
+
 wick_pg *l_checkpg(lua_State *L, int idx, const char *op) {
   l_pg *p = luaL_checkudata(L, idx, PG_MT);
   if (!p->pg) l_errorf(L, "%s: the process group was destroyed", op);
   return p->pg;
+}
+
+static int l_pg_name(lua_State *L) {
+  lua_pushstring(L, wick_pg_backend_name(l_checkpg(L, 1, "name")));
+  return 1;
 }
 
 static int l_pg_destroy(lua_State *L) {
@@ -74,20 +101,23 @@ static const char *const kinds[] = {"all_reduce", "broadcast", "all_gather", "ga
                                     "barrier", "reduce_scatter", NULL};
 static const char *const reduces[] = {"sum", "product", "min", "max", "avg", NULL};
 
-/* Gloo takes CPU buffers; NCCL CUDA buffers, also f16/bf16 (lua/wick/dist checks the device index). */
+/* Gloo and shm take CPU buffers; NCCL CUDA buffers. NCCL and shm also take f16/bf16
+ * (lua/wick/dist checks the device index). */
 static wick_tensor *check_buffer(lua_State *L, int idx, const char *op, wick_pg *pg) {
   wick_tensor *t = l_checktensor(L, idx);
   bool nccl = strcmp(wick_pg_backend_name(pg), "nccl") == 0;
+  bool half = nccl || strcmp(wick_pg_backend_name(pg), "shm") == 0;
   if (nccl && t->device.type != WICK_DEVICE_CUDA) l_errorf(L, "%s: the nccl backend needs CUDA tensors", op);
-  if (!nccl && t->device.type != WICK_DEVICE_CPU) l_errorf(L, "%s: the gloo backend needs CPU tensors", op);
+  if (!nccl && t->device.type != WICK_DEVICE_CPU)
+    l_errorf(L, "%s: the %s backend needs CPU tensors", op, wick_pg_backend_name(pg));
   if (!wick_tensor_is_contiguous(t)) l_errorf(L, "%s: internal: buffer is not contiguous", op);
   switch (t->dtype) {
     case WICK_DTYPE_F32: case WICK_DTYPE_F64: case WICK_DTYPE_I64: case WICK_DTYPE_I32:
     case WICK_DTYPE_U8: break;
-    case WICK_DTYPE_F16: case WICK_DTYPE_BF16: if (nccl) break; /* fall through */
+    case WICK_DTYPE_F16: case WICK_DTYPE_BF16: if (half) break; /* fall through */
     default:
       l_errorf(L, "%s: unsupported dtype %s (f32, f64, %si64, i32 or u8)", op, wick_dtype_name(t->dtype),
-               nccl ? "f16, bf16, " : "");
+               half ? "f16, bf16, " : "");
   }
   return t;
 }
@@ -149,12 +179,15 @@ static int l_work_gc(lua_State *L) {
 
 void l_open_pg(lua_State *L, int core, int methods) {
   (void)methods;
-  static const luaL_Reg pg_methods[] = {{"submit", l_pg_submit}, {"destroy", l_pg_destroy}, {NULL, NULL}};
+  static const luaL_Reg pg_methods[] = {
+    {"submit", l_pg_submit}, {"destroy", l_pg_destroy}, {"name", l_pg_name}, {NULL, NULL}};
   static const luaL_Reg work_methods[] = {
     {"wait", l_work_wait}, {"is_completed", l_work_is_completed}, {NULL, NULL}};
   l_newtype(L, PG_MT, pg_methods, l_pg_destroy, NULL);
   l_newtype(L, WORK_MT, work_methods, l_work_gc, NULL);
   lua_newtable(L);
+  lua_pushcfunction(L, l_pg_new_shm);
+  lua_setfield(L, -2, "new_shm");
 #ifdef WICK_HAVE_GLOO
   lua_pushboolean(L, 1);
   lua_setfield(L, -2, "gloo");
@@ -177,17 +210,3 @@ void l_open_pg(lua_State *L, int core, int methods) {
 #endif
   lua_setfield(L, core, "_pg");
 }
-
-#else
-
-void l_open_pg(lua_State *L, int core, int methods) {
-  (void)methods;
-  lua_newtable(L);
-  lua_pushboolean(L, 0);
-  lua_setfield(L, -2, "gloo");
-  lua_pushboolean(L, 0);
-  lua_setfield(L, -2, "nccl");
-  lua_setfield(L, core, "_pg");
-}
-
-#endif

@@ -109,7 +109,7 @@ static int l_var(lua_State *L) {
 /* argmax/argmin([dim], {keepdim}): 0-based i64 positions; no dim = in the flattened tensor. */
 static int l_argreduce(lua_State *L) {
   wick_redop op = (wick_redop)lua_tointeger(L, lua_upvalueindex(1));
-  const char *name = op == WICK_RED_ARGMAX ? "argmax" : "argmin";
+  const char *name = wick_redop_name(op);
   wick_tensor *a = l_checktensor(L, 1);
   int64_t dims[WICK_MAX_DIMS];
   int opts;
@@ -219,14 +219,9 @@ static void reg(lua_State *L, int core, int methods, const char *name, lua_CFunc
 }
 
 void l_open_reduce(lua_State *L, int core, int methods) {
-  reg(L, core, methods, "sum", l_reduce, WICK_RED_SUM);
-  reg(L, core, methods, "prod", l_reduce, WICK_RED_PROD);
-  reg(L, core, methods, "amax", l_reduce, WICK_RED_MAX);
-  reg(L, core, methods, "amin", l_reduce, WICK_RED_MIN);
-  reg(L, core, methods, "any", l_reduce, WICK_RED_ANY);
-  reg(L, core, methods, "all", l_reduce, WICK_RED_ALL);
-  reg(L, core, methods, "argmax", l_argreduce, WICK_RED_ARGMAX);
-  reg(L, core, methods, "argmin", l_argreduce, WICK_RED_ARGMIN);
+  for (int op = 0; op < WICK_RED_COUNT; op++)
+    reg(L, core, methods, wick_redop_name(op),
+        wick_redop_flags(op) & WICK_OPF_ARG ? l_argreduce : l_reduce, op);
   reg(L, core, methods, "max", l_maxmin, 1);
   reg(L, core, methods, "min", l_maxmin, 0);
   reg(L, core, methods, "var", l_var, 0);

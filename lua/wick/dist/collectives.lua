@@ -15,7 +15,9 @@ local resolve, need = G.resolve, G.need
 -- whose :wait() raises the op's error and then does that copy back.
 
 local ops = { sum = true, avg = true, product = true, min = true, max = true }
-local dtypes = { f32 = true, f64 = true, i64 = true, i32 = true, u8 = true }
+local dtypes = { f32 = true, f64 = true, f16 = true, bf16 = true, i64 = true, i32 = true, u8 = true }
+-- what Gloo lacks: f16/bf16 travel as f32 there (rounded once on the way back)
+local half = { f16 = true, bf16 = true }
 
 -- PyTorch's Work: wait() blocks until done (raising the op's error), is_completed().
 local Work = {}
@@ -115,7 +117,7 @@ local function collective(fn, t, g)
   check_tensor(fn, t)
   -- the same message at every size: the identity of size 1 would accept anything
   if t.device == "cpu" and not dtypes[t.dtype] then
-    error(string.format("%s: unsupported dtype %s (f32, f64, i64, i32 or u8)", fn, t.dtype), 0)
+    error(string.format("%s: unsupported dtype %s (f32, f64, f16, bf16, i64, i32 or u8)", fn, t.dtype), 0)
   end
   local nccl = nccl_pg(fn, g, t)
   if nccl then return nccl, true end
@@ -155,6 +157,13 @@ local function check_list(fn, name, list, t, g)
 end
 
 local function contiguous(t) return t:is_contiguous() and t or t:contiguous() end
+-- The contiguous buffer pg moves for t: t itself when it can, a copy otherwise.
+local function wire(t, pg)
+  if half[t.dtype] and pg:name() == "gloo" then return t:float() end
+  return contiguous(t)
+end
+-- Whether pg has reduce_scatter and avg of its own (Gloo has neither).
+local function native(pg) return pg:name() ~= "gloo" end
 
 -- Runs kind on the group's thread; finish (copy-backs) runs after completion.
 local function run(pg, async, kind, buf, aux, root, reduce, finish)
@@ -174,14 +183,14 @@ function dist.all_reduce(t, ...)
   local args, async, g = options("all_reduce", ...)
   local op = args[1] or "sum"
   if not g then return nil end
-  local pg, nccl = collective("all_reduce", t, g)
+  local pg = collective("all_reduce", t, g)
   if not ops[op] then error("all_reduce: unknown op '" .. tostring(op) .. "'", 0) end
   if op == "avg" and not t:is_floating_point() then
     error("all_reduce: avg needs a floating-point tensor (got " .. t.dtype .. ")", 0)
   end
   if not pg then return async and work() or t end
-  local buf = contiguous(t)
-  local divide = op == "avg" and not nccl -- NCCL averages itself (ncclAvg)
+  local buf = wire(t, pg)
+  local divide = op == "avg" and not native(pg) -- NCCL (ncclAvg) and shm average themselves
   local r = run(pg, async, "all_reduce", buf, nil, 0, divide and "sum" or op, function()
     if divide then buf:div_(g.world_size) end
     if buf ~= t then t:copy_(buf) end
@@ -196,7 +205,7 @@ function dist.broadcast(t, ...)
   local pg = collective("broadcast", t, g)
   local src = check_root("broadcast", "src", args[1], g)
   if not pg then return async and work() or t end
-  local buf = contiguous(t)
+  local buf = wire(t, pg)
   local r = run(pg, async, "broadcast", buf, nil, src, nil, function() if buf ~= t then t:copy_(buf) end end)
   return r or t
 end
@@ -208,8 +217,9 @@ function dist.all_gather(list, t, ...)
   local pg = collective("all_gather", t, g)
   check_list("all_gather", "tensor_list", list, t, g)
   if not pg then list[1]:copy_(t:reshape(list[1]:size())) return async and work() or list end
-  local flat = flat_for(t, g)
-  local r = run(pg, async, "all_gather", contiguous(t), flat, 0, nil, function()
+  local buf = wire(t, pg)
+  local flat = flat_for(buf, g)
+  local r = run(pg, async, "all_gather", buf, flat, 0, nil, function()
     for i, x in ipairs(list) do x:copy_(part(flat, i - 1, x)) end
   end)
   return r or list
@@ -226,8 +236,9 @@ function dist.gather(t, list, ...)
   if root then check_list("gather", "gather_list", list, t, g)
   elseif list ~= nil then error("gather: gather_list must be nil on a rank other than dst", 0) end
   if not pg then list[1]:copy_(t:reshape(list[1]:size())) return async and work() or list end
-  local flat = root and flat_for(t, g) or nil
-  local r = run(pg, async, "gather", contiguous(t), flat, dst, nil, function()
+  local buf = wire(t, pg)
+  local flat = root and flat_for(buf, g) or nil
+  local r = run(pg, async, "gather", buf, flat, dst, nil, function()
     if root then for i, x in ipairs(list) do x:copy_(part(flat, i - 1, x)) end end
   end)
   return r or list
@@ -243,34 +254,34 @@ function dist.scatter(t, list, ...)
   if root then check_list("scatter", "scatter_list", list, t, g)
   elseif list ~= nil then error("scatter: scatter_list must be nil on a rank other than src", 0) end
   if not pg then t:copy_(list[1]:reshape(t:size())) return async and work() or t end
+  local buf = wire(t, pg)
   local flat
   if root then
-    flat = flat_for(t, g)
+    flat = flat_for(buf, g)
     for i, x in ipairs(list) do part(flat, i - 1, t):copy_(x:view(t:size())) end
   end
-  local buf = contiguous(t)
   local r = run(pg, async, "scatter", buf, flat, src, nil, function() if buf ~= t then t:copy_(buf) end end)
   return r or t
 end
 
 -- reduce_scatter(output, input_list, op = "sum", {async_op, group}): output gets the reduction
--- of input_list[rank+1] over the ranks. Gloo has no reduce_scatter on plain buffers: this is an
--- all_reduce of the whole list (world_size times the traffic of a real reduce_scatter).
+-- of input_list[rank+1] over the ranks. Gloo has no reduce_scatter on plain buffers: there it
+-- is an all_reduce of the whole list (world_size times the traffic of a real reduce_scatter).
 function dist.reduce_scatter(out, list, ...)
   local args, async, g = options("reduce_scatter", ...)
   local op = args[1] or "sum"
   if not g then return nil end
-  local pg, nccl = collective("reduce_scatter", out, g)
+  local pg = collective("reduce_scatter", out, g)
   if not ops[op] then error("reduce_scatter: unknown op '" .. tostring(op) .. "'", 0) end
   check_list("reduce_scatter", "input_list", list, out, g)
   if op == "avg" and not out:is_floating_point() then
     error("reduce_scatter: avg needs a floating-point tensor (got " .. out.dtype .. ")", 0)
   end
   if not pg then out:copy_(list[1]:reshape(out:size())) return async and work() or out end
-  local flat = flat_for(out, g)
+  local buf = wire(out, pg)
+  local flat = flat_for(buf, g)
   for i, x in ipairs(list) do part(flat, i - 1, out):copy_(x:view(out:size())) end
-  if nccl then -- a real reduce_scatter (ncclReduceScatter)
-    local buf = contiguous(out)
+  if native(pg) then -- a real reduce_scatter (ncclReduceScatter, shm)
     local r = run(pg, async, "reduce_scatter", buf, flat, 0, op, function() if buf ~= out then out:copy_(buf) end end)
     return r or out
   end

@@ -2,8 +2,7 @@
 -- new_group's subgroups, and rank lookups. A collective runs on a group g: the world is
 -- G.state itself, a subgroup a Group.
 local config = require("wick.config")
-local core_pg = require("wick.core")._pg
-local rendezvous = require("wick.dist.rendezvous")
+local backend = require("wick.dist.backend")
 
 local G = {}
 G.NOT_INIT = "Default process group has not been initialized, please make sure to call init_process_group."
@@ -54,12 +53,18 @@ local function resolve(fn, group)
   return group
 end
 
--- The process group of a new subgroup (the backend of the world's group).
+-- The process group of a new subgroup: shared memory or Gloo, chosen for its own ranks.
 local function backend_pg(fn, prefix, rank, size, timeout)
-  local host, iface = rendezvous.gloo_address(G.state.init_method)
-  local ok, pg = pcall(core_pg.new, G.state.store, prefix .. "gloo/", rank, size, timeout, host, iface)
+  local st = G.state
+  local ok, pg = pcall(backend.make, st.store, prefix, rank, size, timeout, st.init_method, st.forced)
   if not ok then error(fn .. ": " .. tostring(pg), 0) end
   return pg
+end
+
+-- The back-end running a group's CPU collectives: "shm", "gloo", or nil (size 1, none built).
+function G.transport(group)
+  local g = resolve("_transport", group)
+  return g and g.pg and g.pg:name() or nil
 end
 
 -- new_group(ranks = all, {timeout}): every rank of the world calls it with the same ranks, in

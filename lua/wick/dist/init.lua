@@ -5,12 +5,14 @@
 -- identity for world size 1. CUDA tensors go through NCCL (src/cuda/nccl_pg.c) with backend
 -- "nccl", or with no backend named at world size > 1 (docs/parallel.md).
 -- This file holds init/destroy and gathers the parts: rendezvous.lua (reaching the store),
--- group.lua (the world's state, new_group, rank lookups), collectives.lua (the ops).
+-- group.lua (the world's state, new_group, rank lookups), backend.lua (shared memory or Gloo),
+-- collectives.lua (the ops).
 local core_pg = require("wick.core")._pg
 local config = require("wick.config")
 local store = require("wick.dist.store")
 local rendezvous = require("wick.dist.rendezvous")
 local G = require("wick.dist.group")
+local backend = require("wick.dist.backend")
 
 local dist = {}
 dist.TCPStore = store.TCPStore
@@ -21,6 +23,7 @@ for _, name in ipairs({ "new_group", "get_rank", "get_world_size", "get_group_ra
   dist[name] = G[name]
 end
 for name, f in pairs(require("wick.dist.collectives")) do dist[name] = f end
+dist._transport = G.transport -- "shm", "gloo" or nil: for specs and bench/dist
 
 local env_int, need, release = rendezvous.env_int, G.need, G.release
 
@@ -56,16 +59,15 @@ function dist.init_process_group(opts)
   G.state = { initialized = true, rank = rank, world_size = world, store = s, hosts = hosts,
     user_store = opts.store ~= nil, prefix = "pg" .. G.generation .. "/", barriers = 0,
     local_rank = env_int("LOCAL_RANK") or (world == 1 and 0 or rank), backend = opts.backend or "gloo",
-    backend_auto = opts.backend == nil,
+    backend_auto = opts.backend == nil, forced = opts.backend,
     init_method = opts.init_method or "env://", timeout = timeout, groups = 0, subgroups = {} }
   -- rank 0 removes a file:// rendezvous file when the group is destroyed
   if hosts and G.state.init_method:match("^file://") then G.state.rdzv_file = G.state.init_method:sub(8) end
   if world > 1 then
     rendezvous.gate(fn, s, G.state.prefix, rank, world, timeout,
       not (G.state.init_method == "env://" and os.getenv("WICK_DIST_AGENT_STORE") == "1"))
-    if G.state.backend == "gloo" and core_pg.gloo then
-      local host, iface = rendezvous.gloo_address(opts.init_method or "env://")
-      local ok, pg = pcall(core_pg.new, s, G.state.prefix .. "gloo/", rank, world, timeout, host, iface)
+    if G.state.backend == "gloo" then
+      local ok, pg = pcall(backend.make, s, G.state.prefix, rank, world, timeout, G.state.init_method, opts.backend)
       if not ok then
         if s and not G.state.user_store then s:close() end
         G.state = { initialized = false }

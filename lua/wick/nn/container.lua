@@ -3,6 +3,7 @@
 -- negative from the end, as in PyTorch: seq[0] is the first layer.
 local class = require("wick.class")
 local Module = require("wick.nn.module")
+local call_in = require("wick.util").call_in
 
 local state, is_module = Module._state, Module.is_module
 
@@ -66,18 +67,13 @@ function Sequential:__init(...)
   end
 end
 
--- An error in a child becomes "Sequential[i] (Type): message", i the child's name.
+-- An error in a child becomes "Sequential[i] (Type): message", i the child's name, with the
+-- traceback of where the child raised it.
 function Sequential:forward(x)
   local s = state(self)
   for _, name in ipairs(s.module_names) do
     local m = s.modules[name]
-    local ok, y = pcall(m, x)
-    if not ok then
-      -- error objects and Ctrl-C pass through untouched
-      if type(y) ~= "string" or y:sub(-12) == "interrupted!" then error(y, 0) end
-      error(("Sequential[%s] (%s): %s"):format(name, m:type_name(), y), 0)
-    end
-    x = y
+    x = call_in(function(e) return ("Sequential[%s] (%s): %s"):format(name, m:type_name(), e) end, m, x)
   end
   return x
 end

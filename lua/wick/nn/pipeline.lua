@@ -7,6 +7,7 @@ local wick = require("wick")
 local class = require("wick.class")
 local Module = require("wick.nn.module")
 local util = require("wick.nn.util")
+local call_in = require("wick.util").call_in
 
 local Pipeline = class("nn.Pipeline", Module)
 
@@ -76,11 +77,9 @@ end
 
 local function run_stage(self, j, i, x)
   local m = Module._state(self).modules[tostring(j - 1)]
-  local ok, y = pcall(m, x)
-  if not ok then
-    if type(y) ~= "string" or y:sub(-12) == "interrupted!" then error(y, 0) end
-    error(("Pipeline: stage %d (%s) on %s, micro-batch %d: %s"):format(j, m:type_name(), self.devices[j], i, y), 0)
-  end
+  local y = call_in(function(e)
+    return ("Pipeline: stage %d (%s) on %s, micro-batch %d: %s"):format(j, m:type_name(), self.devices[j], i, e)
+  end, m, x)
   if not wick.is_tensor(y) then
     error(("Pipeline: stage %d (%s) returned a %s; a stage must return one tensor"):format(j, m:type_name(), type(y)), 0)
   end

@@ -10,7 +10,6 @@
 #include "core/ops.h"
 #include "core/rng.h"
 #include "cpu/cpu.h"
-#include "kops.h"
 #include "kview.h"
 
 /* the runtime calls the launchers make (src/cuda/cuda_rt.h), on host memory */
@@ -76,14 +75,15 @@ int main(void) {
     bool fl = wick_dtype_is_float(dt);
     /* binary */
     for (int op = 0; op < WICK_BIN_COUNT; op++) {
-      if (op >= WICK_BIN_BITWISE_AND && fl) continue;
-      if (op == WICK_BIN_DIV || op == WICK_BIN_ATAN2) if (!fl) continue;
+      unsigned flags = wick_binop_flags(op);
+      if ((flags & WICK_OPF_INT_ONLY) && fl) continue;
+      if ((flags & WICK_OPF_FLOAT_OUT) && !fl) continue;
       int nz = !fl && (op == WICK_BIN_FMOD || op == WICK_BIN_REMAINDER || op == WICK_BIN_FLOOR_DIVIDE);
       for (int lay = 0; lay < 2; lay++) {
         wick_tensor *a0 = rnd(dt, 2, lay ? szt : sz, 0), *b0 = rnd(dt, 2, lay ? row : sz, nz);
         wick_tensor *a = lay ? tr(a0) : wick_tensor_retain(a0), *b;
         if (lay) { if (wick_expand(b0, 2, sz, &b)) abort(); } else b = wick_tensor_retain(b0);
-        wick_dtype odt = op >= WICK_BIN_EQ && op <= WICK_BIN_LOGICAL_XOR ? WICK_DTYPE_BOOL : dt;
+        wick_dtype odt = flags & WICK_OPF_BOOL_OUT ? WICK_DTYPE_BOOL : dt;
         wick_tensor *r1 = like(a, odt), *r2 = like(a, odt);
         wick_status s1 = wick_cpu_binary(op, r1, a, b);
         wick_kview o = kv(r2), x = kv(a), y = kv(b);
@@ -106,11 +106,11 @@ int main(void) {
     }
     /* unary */
     for (int op = 0; op < WICK_UN_COUNT; op++) {
-      bool needf = (op >= WICK_UN_RECIPROCAL && op <= WICK_UN_SOFTPLUS && op != WICK_UN_SQUARE && op != WICK_UN_RELU) || op == WICK_UN_ELU;
-      if (needf && !fl) continue;
-      if (op == WICK_UN_BITWISE_NOT && fl) continue;
+      unsigned flags = wick_unop_flags(op);
+      if ((flags & WICK_OPF_FLOAT_OUT) && !fl) continue;
+      if ((flags & WICK_OPF_INT_ONLY) && fl) continue;
       if (op == WICK_UN_NEG && dt == WICK_DTYPE_BOOL) continue;
-      bool rb = op == WICK_UN_LOGICAL_NOT || op == WICK_UN_ISNAN || op == WICK_UN_ISINF || op == WICK_UN_ISFINITE;
+      bool rb = flags & WICK_OPF_BOOL_OUT;
       wick_tensor *a0 = rnd(dt, 2, szt, 0), *a = tr(a0), *r1 = like(a, rb ? WICK_DTYPE_BOOL : dt), *r2 = like(a, rb ? WICK_DTYPE_BOOL : dt);
       double p0 = op == WICK_UN_LEAKY_RELU ? 0.1 : op == WICK_UN_ELU ? 1.5 : -1.5, p1 = op == WICK_UN_CLAMP && dt == WICK_DTYPE_F32 ? NAN : 2.25;
       wick_cpu_unary(op, r1, a, p0, p1);
@@ -157,11 +157,11 @@ int main(void) {
     for (int pi = 0; pi < 4; pi++)
       for (int nred = 0; nred <= 3; nred++)
         for (int op = 0; op < WICK_RED_COUNT; op++) {
-          bool arg = op == WICK_RED_ARGMAX || op == WICK_RED_ARGMIN;
+          bool arg = wick_redop_flags(op) & WICK_OPF_ARG;
           if (arg && nred != 1) continue;
           wick_tensor *b0 = rnd(dt, 3, s3, 0), *a;
           wick_permute(b0, 3, perms[pi], &a);
-          wick_dtype odt = arg ? WICK_DTYPE_I64 : (op == WICK_RED_ANY || op == WICK_RED_ALL) ? WICK_DTYPE_BOOL : (op <= WICK_RED_PROD && !fl) ? WICK_DTYPE_I64 : dt;
+          wick_dtype odt = arg ? WICK_DTYPE_I64 : (wick_redop_flags(op) & WICK_OPF_BOOL_OUT) ? WICK_DTYPE_BOOL : (op <= WICK_RED_PROD && !fl) ? WICK_DTYPE_I64 : dt;
           wick_tensor *r1, *r2;
           wick_tensor_new(odt, wick_cpu(), 3 - nred, a->sizes, &r1); wick_tensor_new(odt, wick_cpu(), 3 - nred, a->sizes, &r2);
           wick_cpu_reduce(op, r1, a, nred);
@@ -231,7 +231,7 @@ int main(void) {
       for (int op = 0; op < WICK_RED_COUNT; op++) {
         if (op == WICK_RED_PROD) continue;
         wick_tensor *b0 = rnd(dt, 2, shapes[si], 0), *a = si == 1 ? tr(b0) : wick_tensor_retain(b0);
-        wick_dtype odt = (op == WICK_RED_ARGMAX || op == WICK_RED_ARGMIN) ? WICK_DTYPE_I64 : (op == WICK_RED_ANY || op == WICK_RED_ALL) ? WICK_DTYPE_BOOL : (op == WICK_RED_SUM && !wick_dtype_is_float(dt)) ? WICK_DTYPE_I64 : dt;
+        wick_dtype odt = (wick_redop_flags(op) & WICK_OPF_ARG) ? WICK_DTYPE_I64 : (wick_redop_flags(op) & WICK_OPF_BOOL_OUT) ? WICK_DTYPE_BOOL : (op == WICK_RED_SUM && !wick_dtype_is_float(dt)) ? WICK_DTYPE_I64 : dt;
         wick_tensor *r1, *r2;
         wick_tensor_new(odt, wick_cpu(), 1, a->sizes, &r1); wick_tensor_new(odt, wick_cpu(), 1, a->sizes, &r2);
         wick_cpu_reduce(op, r1, a, 1);
@@ -287,12 +287,12 @@ int main(void) {
     int64_t n[1] = {10000};
     wick_tensor *t; wick_tensor_new(WICK_DTYPE_F32, wick_cpu(), 1, n, &t);
     wick_kview v = kv(t);
-    wick_k_random(&v, 12345, WK_RANDOM_UNIFORM, -1, 3, 0);
+    wick_k_random(&v, 12345, WICK_RANDOM_UNIFORM, -1, 3, 0);
     double m = 0, lo = 1e9, hi = -1e9;
     for (int i = 0; i < 10000; i++) { double x = ((float *)wick_tensor_data(t))[i]; m += x; if (x < lo) lo = x; if (x > hi) hi = x; }
     checks++;
     if (lo < -1 || hi >= 3 || fabs(m / 10000 - 1) > 0.06) { fails++; printf("FAIL uniform mean %g min %g max %g\n", m / 10000, lo, hi); }
-    wick_k_random(&v, 12345, WK_RANDOM_NORMAL, 2, 3, 0);
+    wick_k_random(&v, 12345, WICK_RANDOM_NORMAL, 2, 3, 0);
     double s2 = 0; m = 0;
     for (int i = 0; i < 10000; i++) { double x = ((float *)wick_tensor_data(t))[i]; m += x; s2 += x * x; }
     double sd = sqrt(s2 / 10000 - (m / 10000) * (m / 10000));
