@@ -89,3 +89,18 @@ if(NOT WICK_GLOO STREQUAL "OFF")
     message(FATAL_ERROR "WICK_GLOO=ON but Gloo (libgloo-dev) or a C++ compiler was not found")
   endif()
 endif()
+
+# oneDNN (Debian libdnnl-dev) is optional: AUTO runs f32 convolutions through it when found;
+# without it they use im2col + BLAS (src/cpu/conv.c).
+set(WICK_HAVE_DNNL OFF)
+if(NOT WICK_DNNL STREQUAL "OFF")
+  find_path(WICK_DNNL_INCLUDE oneapi/dnnl/dnnl.h)
+  find_library(WICK_DNNL_LIBRARY dnnl)
+  if(WICK_DNNL_INCLUDE AND WICK_DNNL_LIBRARY)
+    set(WICK_HAVE_DNNL ON)
+    file(STRINGS "${WICK_DNNL_INCLUDE}/oneapi/dnnl/dnnl_version.h" _dnnl_ver REGEX "define DNNL_VERSION_(MAJOR|MINOR|PATCH) ")
+    string(REGEX REPLACE ".*MAJOR ([0-9]+).*MINOR ([0-9]+).*PATCH ([0-9]+).*" "\\1.\\2.\\3" WICK_DNNL_VERSION "${_dnnl_ver}")
+  elseif(WICK_DNNL STREQUAL "ON")
+    message(FATAL_ERROR "WICK_DNNL=ON but oneDNN (libdnnl-dev) was not found")
+  endif()
+endif()

@@ -28,6 +28,8 @@ else()
 endif()
 wick_feature("Gloo" WICK_HAVE_GLOO "${Gloo_VERSION} (WICK_GLOO=${WICK_GLOO})"
   "`wick run -n N` cannot train with DDP on CPUs (apt-get install libgloo-dev)")
+wick_feature("oneDNN" WICK_HAVE_DNNL "${WICK_DNNL_VERSION} (WICK_DNNL=${WICK_DNNL})"
+  "CPU convolutions use im2col + BLAS, about 2x slower (apt-get install libdnnl-dev)")
 wick_feature("sanitizers" WICK_SANITIZE "(ASan+UBSan)")
 # Peers and data the tests and the default recipe use; found now so the cost is said up front.
 find_program(WICK_BUSTED busted)

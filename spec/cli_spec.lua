@@ -9,16 +9,20 @@ describe("wick info", function()
     local b = wick.build_info()
     local lines = {}
     for line in r.out:gmatch("[^\n]+") do lines[#lines + 1] = line end
-    assert.are.equal(8, #lines)
+    assert.are.equal(10, #lines)
     assert.are.equal("wick    " .. b.version, lines[1])
     assert.are.equal("Lua     " .. b.lua, lines[2])
     assert.are.equal("BLAS    " .. b.blas .. ", " .. b.blas_threads .. " threads",
       lines[3]:match("^(BLAS    .- threads)"))
     assert.are.equal("OpenMP  " .. b.threads .. " threads", lines[4])
-    assert.matches("^CUDA    " .. (b.cuda and "yes" or "no %(built without CUDA%)"), lines[5])
-    assert.are.equal("NCCL    " .. (b.nccl and "yes" or "no"), lines[6])
-    assert.are.equal("Gloo    " .. (b.gloo and "yes" or "no"), lines[7])
-    assert.matches("^dtype   %S+ %(default%)$", lines[8])
+    assert.are.equal("CPU     " .. b.cpu_isa .. " kernels (this CPU runs: " .. table.concat(b.cpu_isas, ", ")
+      .. "; WICK_CPU_ISA picks one)", lines[5])
+    assert.are.equal("conv    " .. (b.dnnl or "im2col + BLAS (built without oneDNN, or WICK_CONV=im2col)"),
+      lines[6])
+    assert.matches("^CUDA    " .. (b.cuda and "yes" or "no %(built without CUDA%)"), lines[7])
+    assert.are.equal("NCCL    " .. (b.nccl and "yes" or "no"), lines[8])
+    assert.are.equal("Gloo    " .. (b.gloo and "yes" or "no"), lines[9])
+    assert.matches("^dtype   %S+ %(default%)$", lines[10])
     assert.are.equal("", r.err)
   end)
 

@@ -1,7 +1,8 @@
 #!/bin/sh
 # Installs the Debian packages wick needs for a purpose (`make build`/`run`/`test` and .ci/run
 # call it first): as root with apt-get, otherwise it prints the exact command and fails.
-#   tools/deps.sh build   compile wick with everything a CPU machine can have (Gloo for DDP)
+#   tools/deps.sh build   compile wick with everything a CPU machine can have (Gloo for DDP,
+#                         oneDNN for convolutions)
 #   tools/deps.sh run     build + the default recipe's data (Fashion-MNIST)
 #   tools/deps.sh test    run + busted (the specs), tmux (the REPL's terminal spec) and
 #                         fortunes (the text of recipes/char_lm.lua and its spec)
@@ -12,7 +13,7 @@
 set -eu
 
 build="build-essential cmake pkg-config lua5.4 liblua5.4-dev libopenblas-dev libyaml-dev
-  libedit-dev zlib1g-dev libgloo-dev"
+  libedit-dev zlib1g-dev libgloo-dev libdnnl-dev"
 run="dataset-fashion-mnist"
 test="lua-busted tmux fortunes"
 ci="python3-torch python3-torchvision clang libclang-rt-14-dev libomp-dev"

@@ -5,7 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* 64-byte aligned (sizes up to 1 MiB come from a cache of freed blocks); NULL on failure.
+/* 64-byte aligned (from a cache of freed blocks, up to 1 GiB of large ones); NULL on failure.
  * nbytes == 0 returns a valid unique pointer. */
 void *wick_host_alloc(size_t nbytes);
 void wick_host_free(void *p, size_t nbytes);
@@ -13,6 +13,10 @@ void wick_host_free(void *p, size_t nbytes);
 /* Zeroed bookkeeping objects (tensor and storage structs) from the same cache; not counted. */
 void *wick_small_alloc(size_t nbytes);
 void wick_small_free(void *p, size_t nbytes);
+/* Uncounted work buffers of kernels (conv columns, layout copies) from the same cache, not
+ * zeroed: a loop that needs the same scratch every step gets the same block back. */
+void *wick_scratch_alloc(size_t nbytes);
+void wick_scratch_free(void *p, size_t nbytes);
 /* Returns every cached block to the system (empty_cache). */
 void wick_host_cache_clear(void);
 

@@ -43,4 +43,6 @@ const wick_backend wick_cpu_backend = {
   .elem_loss_backward = wick_cpu_elem_loss_backward,
   .sgd_step = wick_cpu_sgd_step,
   .adam_step = wick_cpu_adam_step,
+  .softmax = wick_cpu_softmax,
+  .softmax_backward = wick_cpu_softmax_backward,
 };

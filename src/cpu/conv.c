@@ -1,5 +1,6 @@
-/* 2-D convolution on the CPU: im2col of a chunk of the batch into one column matrix, one large
- * GEMM per group (OpenBLAS), and col2im for the input gradient.
+/* 2-D convolution on the CPU: through oneDNN when the build has it (conv_dnnl.c), else (and for
+ * f64) im2col of a chunk of the batch into one column matrix, one large GEMM per group
+ * (OpenBLAS), and col2im for the input gradient.
  * Shape letters: N batch, C input channels, O output channels, G groups, K = C/G*KH*KW rows
  * of a group's column block, P = OH*OW output positions, M = nb*P columns of a chunk of nb
  * images. The column matrix is [C*KH*KW, M] with column b*P + p, so each group's rows form
@@ -11,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../core/alloc.h"
+#include "conv_dnnl.h"
 #include "nn_kernels.h"
 
 /* Elements of the column matrix of one chunk we allow (64 MiB of f32). */
@@ -170,14 +173,20 @@ static wick_status oom(void) { return wick_errorf(WICK_ERR_OOM, "conv2d: out of 
 wick_status wick_cpu_conv2d(wick_tensor *out, const wick_tensor *in, const wick_tensor *w,
                             const wick_tensor *bias, const wick_conv_geom *g) {
   if (g->N == 0 || g->O == 0 || g->OH * g->OW == 0) return WICK_OK;
+  if (wick_dnnl_conv2d(out, in, w, bias, g)) return WICK_OK;
   bool f64 = in->dtype == WICK_DTYPE_F64;
   size_t es = f64 ? 8 : 4;
   int64_t P = g->OH * g->OW, Kg = g->C / g->G * g->KH * g->KW, Og = g->O / g->G;
   int64_t nbmax = chunk_images(g);
   bool per_image = P >= PER_IMAGE_P;
-  void *col = malloc(es * (size_t)(g->C * g->KH * g->KW * nbmax * P));
-  void *tmp = per_image ? NULL : malloc(es * (size_t)(g->O * nbmax * P));
-  if (!col || (!per_image && !tmp)) { free(col); free(tmp); return oom(); }
+  size_t ncol = es * (size_t)(g->C * g->KH * g->KW * nbmax * P), ntmp = es * (size_t)(g->O * nbmax * P);
+  void *col = wick_scratch_alloc(ncol);
+  void *tmp = per_image ? NULL : wick_scratch_alloc(ntmp);
+  if (!col || (!per_image && !tmp)) {
+    wick_scratch_free(col, ncol);
+    wick_scratch_free(tmp, ntmp);
+    return oom();
+  }
   const char *ip = wick_tensor_data(in), *wp = wick_tensor_data(w);
   const void *bp = bias ? wick_tensor_data(bias) : NULL;
   char *op = wick_tensor_data(out);
@@ -201,8 +210,8 @@ wick_status wick_cpu_conv2d(wick_tensor *out, const wick_tensor *in, const wick_
     if (f64) chunk_scatter_f64(tmp, (double *)op, bp, b0, nb, g);
     else chunk_scatter_f32(tmp, (float *)op, bp, b0, nb, g);
   }
-  free(col);
-  free(tmp);
+  wick_scratch_free(col, ncol);
+  wick_scratch_free(tmp, ntmp);
   return WICK_OK;
 }
 
@@ -240,6 +249,7 @@ wick_status wick_cpu_conv2d_backward(const wick_tensor *gout, const wick_tensor 
   bool f64 = in->dtype == WICK_DTYPE_F64;
   size_t es = f64 ? 8 : 4;
   int64_t P = g->OH * g->OW, Kg = g->C / g->G * g->KH * g->KW, Og = g->O / g->G;
+  if (wick_dnnl_conv2d_backward(gout, in, w, g, gin, gw, gb)) return WICK_OK;
   if (gb) bias_grad(gout, gb, g);
   if (gw) memset(wick_tensor_data(gw), 0, es * (size_t)wick_tensor_numel(gw));
   if (g->N == 0 || P == 0 || g->O == 0 || (!gin && !gw)) {
@@ -248,9 +258,14 @@ wick_status wick_cpu_conv2d_backward(const wick_tensor *gout, const wick_tensor 
   }
   int64_t nbmax = chunk_images(g);
   bool per_image = P >= PER_IMAGE_P;
-  void *col = malloc(es * (size_t)(g->C * g->KH * g->KW * nbmax * P));
-  void *tmp = per_image ? NULL : malloc(es * (size_t)(g->O * nbmax * P));
-  if (!col || (!per_image && !tmp)) { free(col); free(tmp); return oom(); }
+  size_t ncol = es * (size_t)(g->C * g->KH * g->KW * nbmax * P), ntmp = es * (size_t)(g->O * nbmax * P);
+  void *col = wick_scratch_alloc(ncol);
+  void *tmp = per_image ? NULL : wick_scratch_alloc(ntmp);
+  if (!col || (!per_image && !tmp)) {
+    wick_scratch_free(col, ncol);
+    wick_scratch_free(tmp, ntmp);
+    return oom();
+  }
   const char *ip = wick_tensor_data(in), *wp = wick_tensor_data(w), *gp = wick_tensor_data(gout);
   char *gwp = gw ? wick_tensor_data(gw) : NULL, *gip = gin ? wick_tensor_data(gin) : NULL;
   for (int64_t b0 = 0; b0 < g->N; b0 += nbmax) {
@@ -284,7 +299,7 @@ wick_status wick_cpu_conv2d_backward(const wick_tensor *gout, const wick_tensor 
     }
 #undef GOUT
   }
-  free(col);
-  free(tmp);
+  wick_scratch_free(col, ncol);
+  wick_scratch_free(tmp, ntmp);
   return WICK_OK;
 }

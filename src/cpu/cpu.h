@@ -14,6 +14,10 @@ wick_status wick_cpu_where(wick_tensor *out, const wick_tensor *cond, const wick
                            const wick_tensor *b);
 wick_status wick_cpu_matmul(wick_tensor *out, const wick_tensor *a, const wick_tensor *b);
 wick_status wick_cpu_random(wick_tensor *dst, wick_generator *gen, int kind, double p0, double p1);
+/* softmax.c: the fused softmax slots */
+wick_status wick_cpu_softmax(wick_tensor *out, const wick_tensor *a, int dim, bool log);
+wick_status wick_cpu_softmax_backward(wick_tensor *gin, const wick_tensor *g, const wick_tensor *y,
+                                      int dim, bool log);
 /* reduce.c */
 wick_status wick_cpu_reduce(wick_redop op, wick_tensor *out, const wick_tensor *a, int nred);
 wick_status wick_cpu_cumulative(wick_tensor *out, const wick_tensor *a, int dim, int prod);

@@ -6,6 +6,7 @@
 
 #include "cpu.h"
 #include "iter.h"
+#include "vec.h"
 
 typedef struct {
   int op;
@@ -217,11 +218,29 @@ wick_status wick_cpu_binary(wick_binop op, wick_tensor *out, const wick_tensor *
 UN_KERNEL(neg_f32, float, -x)
 UN_KERNEL(abs_f32, float, fabsf(x))
 UN_KERNEL(relu_f32, float, x > 0 ? x : (x != x ? x : 0.0f))
-UN_KERNEL(exp_f32, float, expf(x))
-UN_KERNEL(log_f32, float, logf(x))
 UN_KERNEL(sqrt_f32, float, sqrtf(x))
-UN_KERNEL(tanh_f32, float, tanhf(x))
-UN_KERNEL(sigmoid_f32, float, 1.0f / (1.0f + expf(-x)))
+
+/* f32 math from the vectorised kernels of the CPU's instruction set (vec.h); strided runs
+ * go through a contiguous buffer so that every element gets the same arithmetic. */
+#define VEC_KERNEL(NAME, SLOT)                                                           \
+  static void NAME(char **d, const int64_t *s, int64_t n, void *ctx) {                    \
+    (void)ctx;                                                                            \
+    const wick_cpu_vec *v = wick_cpu_vec_get();                                           \
+    if (s[0] == 4 && s[1] == 4) { v->SLOT((float *)d[0], (const float *)d[1], n); return; } \
+    float buf[256];                                                                       \
+    for (int64_t i = 0; i < n; i += 256) {                                                \
+      int64_t k = n - i < 256 ? n - i : 256;                                              \
+      for (int64_t j = 0; j < k; j++) buf[j] = AT(const float, d[1], i + j, s[1]);        \
+      v->SLOT(buf, buf, k);                                                               \
+      for (int64_t j = 0; j < k; j++) AT(float, d[0], i + j, s[0]) = buf[j];              \
+    }                                                                                     \
+  }
+
+VEC_KERNEL(exp_f32, exp)
+VEC_KERNEL(log_f32, log)
+VEC_KERNEL(tanh_f32, tanh)
+VEC_KERNEL(sigmoid_f32, sigmoid)
+VEC_KERNEL(gelu_f32, gelu)
 UN_KERNEL(square_f32, float, x * x)
 UN_KERNEL(neg_f64, double, -x)
 UN_KERNEL(relu_f64, double, x > 0 ? x : (x != x ? x : 0.0))
@@ -234,7 +253,7 @@ static wick_inner_fn fast_unary(wick_unop op, wick_dtype dt) {
       case WICK_UN_RELU: return relu_f32; case WICK_UN_EXP: return exp_f32;
       case WICK_UN_LOG: return log_f32; case WICK_UN_SQRT: return sqrt_f32;
       case WICK_UN_TANH: return tanh_f32; case WICK_UN_SIGMOID: return sigmoid_f32;
-      case WICK_UN_SQUARE: return square_f32;
+      case WICK_UN_SQUARE: return square_f32; case WICK_UN_GELU: return gelu_f32;
       default: return NULL;
     }
   }

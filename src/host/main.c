@@ -13,6 +13,7 @@
 
 #include "host.h"
 #include "core/alloc.h"
+#include "cpu/vec.h"
 #include "lua/l_wick.h"
 
 static const char *progname = "wick";
@@ -315,6 +316,8 @@ int main(int argc, char **argv) {
     usage(stderr);
     return 1;
   }
+  /* the CPU kernels' instruction set, once (WICK_CPU_ISA may force one) */
+  if (wick_cpu_isa_select() != WICK_OK) { fprintf(stderr, "wick: %s\n", wick_last_error()); return 1; }
   lua_State *L = luaL_newstate();
   if (!L) { fprintf(stderr, "wick: cannot create the Lua state: not enough memory\n"); return 1; }
   int ok = setup_state(L);

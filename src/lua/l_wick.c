@@ -7,6 +7,8 @@
 
 #include "cpu/iter.h"
 #include "cpu/threads.h"
+#include "cpu/conv_dnnl.h"
+#include "cpu/vec.h"
 #include "l_aux.h"
 
 #ifndef WICK_VERSION
@@ -24,6 +26,16 @@ static int l_build_info(lua_State *L) {
   lua_pushstring(L, openblas_get_config()); lua_setfield(L, -2, "blas_config");
   lua_pushinteger(L, openblas_get_num_threads()); lua_setfield(L, -2, "blas_threads");
   lua_pushinteger(L, wick_num_threads()); lua_setfield(L, -2, "threads");
+  lua_pushstring(L, wick_cpu_vec_get()->name); lua_setfield(L, -2, "cpu_isa");
+  lua_createtable(L, wick_cpu_isa_count(), 0); /* the sets this CPU runs, widest first */
+  for (int i = 0, k = 0; i < wick_cpu_isa_count(); i++) {
+    int ok;
+    const char *name = wick_cpu_isa_name(i, &ok);
+    if (ok) { lua_pushstring(L, name); lua_rawseti(L, -2, ++k); }
+  }
+  lua_setfield(L, -2, "cpu_isas");
+  const char *dnnl = wick_dnnl_version(); /* NULL: convolutions use im2col + BLAS */
+  if (dnnl) { lua_pushstring(L, dnnl); lua_setfield(L, -2, "dnnl"); }
 #ifdef WICK_HAVE_CUDA
   lua_pushboolean(L, 1);
 #else
