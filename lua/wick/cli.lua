@@ -1,7 +1,7 @@
 -- The `wick run`, `wick info`, `wick runs` and `wick convert` commands (the rows of
--- wick.commands): src/host/main.c calls cli.main(command, args...). Returns 0 on success, 1 after printing a usage or config error;
--- errors raised by a recipe's main (or a plain script) propagate, and the host prints them with
--- a traceback and exits non-zero.
+-- wick.commands): src/host/main.c calls cli.main(command, args...). Returns 0 on success, 1
+-- after printing a usage or config error; errors raised by a recipe's main (or a plain script)
+-- propagate, and the host prints them with a traceback and exits non-zero.
 local wick = require("wick")
 local config = require("wick.config")
 local recipe = require("wick.recipe")
@@ -73,7 +73,7 @@ local function parse_run_options(args)
     name = name or a
     local field = launcher_options[name]
     if not field then
-      local s = config.suggest(name, option_names())
+      local s = require("wick.util").suggest(name, option_names())
       return nil, string.format("unknown option '%s'%s", name, s and string.format(" (did you mean '%s'?)", s) or "")
     end
     if not value then

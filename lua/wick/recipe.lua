@@ -18,7 +18,7 @@ local function new(spec, level)
     local known = false
     for _, f in ipairs(fields) do known = known or f == k end
     if not known then
-      local s = type(k) == "string" and config.suggest(k, fields)
+      local s = type(k) == "string" and require("wick.util").suggest(k, fields)
       error(string.format("wick.recipe: unknown field '%s'%s", tostring(k),
         s and string.format(" (did you mean '%s'?)", s) or ""), 0)
     end
