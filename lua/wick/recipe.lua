@@ -114,6 +114,13 @@ function recipe.checkpoint(state, counters) return require("wick.runs").checkpoi
 function recipe.resume(state) return require("wick.runs").resume(state) end
 function recipe.resumed() return require("wick.runs").resumed() end
 
+-- wick.recipe.prepare{model, optimizer, scheduler, train, eval, ...}: DDP, samplers,
+-- checkpoints and logging composed in one call (wick/recipe/prepare.lua, docs/recipes.md).
+function recipe.prepare(spec) return require("wick.recipe.prepare").new(spec) end
+-- wick.recipe.log{name = value, ...} (, step): metric history in the run directory and
+-- TensorBoard (wick/recipe/log.lua); `wick runs` shows its last values.
+function recipe.log(metrics, step) return require("wick.recipe.log").log(metrics, step) end
+
 -- wick.recipe{...} and recipe.new{...} build a recipe (not tail calls: the caller stays level 3).
 function recipe.new(spec)
   local r = new(spec, 3)
