@@ -158,8 +158,11 @@ describe("wick run -n N: faults", function()
     local t0 = wick.perf_counter()
     local r = helper.run({ "run", "-n", "4", dir .. "/late.lua" })
     ended(r, t0, 12)
+    -- (a rank whose error came first but that was stopped while it exited, because another one
+    -- exited before it, "raised an error")
     assert.matches("\nwick run: rank [013] failed %([^)]+%)\nlast lines of rank [013]'s stderr:\n" ..
       "  wick: rendezvous: 3 of 4 ranks joined within 2 s; missing rank 2\n", r.err)
+    assert.matches("\nwick run: rank [013] failed %(exit code 1%)\n", r.err:gsub("raised an error", "exit code 1"))
   end)
 
   it("refuses and logs a rank with a wrong secret, which ends the run", function()
