@@ -20,5 +20,7 @@ done
 g++ -std=c++20 $flags -c "$here/emu_globals.cpp" -o "$out/emu_globals.o"
 gcc -std=c11 $flags -c "$here/driver.c" -o "$out/driver.o"
 blas=$(pkg-config --libs openblas 2>/dev/null || echo -lopenblas)
-g++ -o "$out/emu_test" "$out"/*.o "$build/libwickcore.a" -fopenmp $blas -lm -lpthread
+# oneDNN, when the build found it (the CPU backend's convolutions use it)
+dnnl=$(sed -n 's/^WICK_DNNL_LIBRARY:FILEPATH=\(\/.*\)$/\1/p' "$build/CMakeCache.txt" 2>/dev/null || true)
+g++ -o "$out/emu_test" "$out"/*.o "$build/libwickcore.a" $dnnl -fopenmp $blas -lm -lpthread
 "$out/emu_test"
