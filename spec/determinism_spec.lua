@@ -35,8 +35,10 @@ describe("use_deterministic_algorithms", function()
     assert.is_true(wick.are_deterministic_algorithms_enabled())
     wick.use_deterministic_algorithms(false)
     assert.is_false(wick.are_deterministic_algorithms_enabled())
-    assert.has_error(function() wick.use_deterministic_algorithms(1) end,
-      "bad argument #1 to 'wick.use_deterministic_algorithms' (boolean expected, got number)")
+    local ok, err = pcall(wick.use_deterministic_algorithms, 1)
+    assert.is_false(ok)
+    -- Lua names the function after how it was reached; the rest is fixed
+    assert.matches("^bad argument #1 to '[%w_.]*use_deterministic_algorithms' %(boolean expected, got number%)$", err)
   end)
 
   it("gives bit-identical training run to run", function()
