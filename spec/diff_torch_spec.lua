@@ -41,18 +41,19 @@ local function call(c)
   for i = 1, c.nargs do args[i] = make(c.args[i]) end
   local n = c.nargs
   if next(c.kw) then n = n + 1; args[n] = c.kw end
-  local fn = c.ns == "F" and wick.nn.functional[c.op] or wick[c.op]
+  local fn = c.ns == "F" and wick.nn.functional[c.op] or c.ns == "method" and wick.Tensor[c.op] or wick[c.op]
   if not fn then error("wick has no " .. c.op, 0) end
   return table.pack(fn(table.unpack(args, 1, n)))
 end
 
-local function close(a, b, dtype)
+local function close(a, b, dtype, tol)
   if a == b then return true end
   if type(a) ~= "number" or type(b) ~= "number" then return false end
   if a ~= a and b ~= b then return true end
   if dtype ~= "f32" and dtype ~= "f64" then return false end
   local rtol, atol = 1e-5, 1e-6
   if dtype == "f64" then rtol, atol = 1e-10, 1e-12 end
+  if tol then rtol, atol = math.max(rtol, tol * (dtype == "f64" and 1e-6 or 1)), math.max(atol, tol * (dtype == "f64" and 1e-6 or 1)) end
   return math.abs(a - b) <= atol + rtol * math.abs(b)
 end
 
@@ -63,7 +64,7 @@ local function same_shape(a, b)
 end
 
 -- nil when wick's results agree with torch's, else what differs.
-local function compare(got, want)
+local function compare(got, want, tol)
   if got.n < #want then return ("%d results, torch gave %d"):format(got.n, #want) end
   for k, w in ipairs(want) do
     local t = got[k]
@@ -74,7 +75,7 @@ local function compare(got, want)
     end
     local data = t:reshape(-1):tolist()
     for i = 1, #w.data do
-      if not close(data[i], w.data[i], w.dtype) then
+      if not close(data[i], w.data[i], w.dtype, tol) then
         return ("element %d: %s, torch %s"):format(i - 1, tostring(data[i]), tostring(w.data[i]))
       end
     end
@@ -85,8 +86,10 @@ local function describe_case(c)
   local parts = {}
   for i = 1, c.nargs do
     local a = c.args[i]
-    if type(a) == "table" then
+    if type(a) == "table" and a.t then
       parts[#parts + 1] = ("%s{%s}%s"):format(a.dtype, table.concat(a.shape, ","), a.nc and "^T" or "")
+    elseif type(a) == "table" then
+      parts[#parts + 1] = "{" .. table.concat(a, ",") .. "}"
     else
       parts[#parts + 1] = tostring(a)
     end
@@ -104,7 +107,7 @@ describe("differential test against PyTorch", function()
       if c.ok then
         ran = ran + 1
         local diff
-        if ok then diff = compare(res, c.ok) else diff = "raised: " .. tostring(res) end
+        if ok then diff = compare(res, c.ok, c.tol) else diff = "raised: " .. tostring(res) end
         if diff then bad[#bad + 1] = describe_case(c) .. ": " .. diff
         else ran_ok = ran_ok + 1 end
       else

@@ -700,7 +700,7 @@ describe("argument errors", function()
   it("checks options and extra arguments", function()
     assert.are.equal("sum: unknown option 'keepdims' (did you mean 'keepdim'?)",
       err(function() return wick.zeros(2):sum(0, {keepdims = true}) end))
-    assert.are.equal("amax: unknown option 'dtype'",
+    assert.are.equal("amax: unknown option 'dtype' (expected keepdim)",
       err(function() return wick.zeros(2):amax(0, {dtype = "f64"}) end))
     assert.are.equal("sum: options must be a table (got boolean)",
       err(function() return wick.zeros(2):sum(0, true) end))

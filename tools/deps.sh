@@ -4,7 +4,8 @@
 #   tools/deps.sh build   compile wick with everything a CPU machine can have (Gloo for DDP,
 #                         oneDNN for convolutions)
 #   tools/deps.sh run     build + the default recipe's data (Fashion-MNIST)
-#   tools/deps.sh test    run + busted (the specs) and tmux (the REPL's terminal spec)
+#   tools/deps.sh test    run + busted (the specs), tmux (the REPL's terminal spec) and
+#                         fortunes (the text of recipes/char_lm.lua and its spec)
 #   tools/deps.sh ci      test + the optional peers: PyTorch and torchvision (interop specs),
 #                         clang (fuzzing)
 # WICK_SKIP_DEPS=1 skips the check (a machine set up by other means); on a system without
@@ -14,7 +15,7 @@ set -eu
 build="build-essential cmake pkg-config lua5.4 liblua5.4-dev libopenblas-dev libyaml-dev
   libedit-dev zlib1g-dev libgloo-dev libdnnl-dev"
 run="dataset-fashion-mnist"
-test="lua-busted tmux"
+test="lua-busted tmux fortunes"
 ci="python3-torch python3-torchvision clang libclang-rt-14-dev libomp-dev"
 
 purpose=${1:-build}

@@ -1,5 +1,6 @@
-# All-reduce bus bandwidth of PyTorch's gloo backend, the same measurement as allreduce.lua:
-# rank 0 prints "allreduce BYTES SECONDS_PER_OP BUSBW_GBPS". Used by bench/dist/run.sh.
+# All-reduce latency and bus bandwidth of PyTorch's gloo backend, the same measurement as
+# allreduce.lua: rank 0 prints "allreduce BYTES SECONDS_PER_OP BUSBW_GBPS", the median over the
+# timed ops. Used by bench/dist/run.sh.
 # usage: /usr/bin/python3 bench/dist/allreduce_torch.py [nprocs = 2] [max_bytes] [seconds per size]
 import os
 import socket
@@ -20,14 +21,16 @@ def worker(rank, n, port, max_bytes, budget):
         dist.all_reduce(t)
         t0 = time.perf_counter()
         dist.all_reduce(t)
-        est = torch.tensor([max(3, min(1000, int(budget / max(time.perf_counter() - t0, 1e-6))))])
+        est = torch.tensor([max(5, min(1000, int(budget / max(time.perf_counter() - t0, 1e-6))))])
         dist.broadcast(est, 0)
         iters = int(est.item())
         dist.barrier()
-        t0 = time.perf_counter()
+        times = []
         for _ in range(iters):
+            t0 = time.perf_counter()
             dist.all_reduce(t)
-        dt = (time.perf_counter() - t0) / iters
+            times.append(time.perf_counter() - t0)
+        dt = sorted(times)[iters // 2]
         if rank == 0:
             print(f"allreduce {nbytes} {dt:.9f} {nbytes / dt * 2 * (n - 1) / n / 1e9:.4f}", flush=True)
         nbytes *= 4

@@ -12,13 +12,8 @@ local function set(flat, i, v) flat[i] = v end
 -- gradient is off; returns true otherwise. Options: eps (1e-6), atol (1e-5), rtol (1e-3),
 -- trials (2): how many random projections v to try.
 function M.gradcheck(fn, inputs, opts)
-  opts = opts or {}
+  opts = require("wick.util").check_options("gradcheck", opts, { "eps", "atol", "rtol", "trials" })
   local eps, atol, rtol = opts.eps or 1e-6, opts.atol or 1e-5, opts.rtol or 1e-3
-  for k in pairs(opts) do
-    if k ~= "eps" and k ~= "atol" and k ~= "rtol" and k ~= "trials" then
-      error(("gradcheck: unknown option '%s'"):format(k), 2)
-    end
-  end
   if wick.is_tensor(inputs) then inputs = { inputs } end
   for i, x in ipairs(inputs) do
     if wick.is_tensor(x) and x.requires_grad and x.dtype ~= "f64" then

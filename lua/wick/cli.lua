@@ -1,7 +1,7 @@
 -- The `wick run`, `wick info`, `wick runs` and `wick convert` commands (the rows of
--- wick.commands): src/host/main.c calls cli.main(command, args...). Returns 0 on success, 1 after printing a usage or config error;
--- errors raised by a recipe's main (or a plain script) propagate, and the host prints them with
--- a traceback and exits non-zero.
+-- wick.commands): src/host/main.c calls cli.main(command, args...). Returns 0 on success, 1
+-- after printing a usage or config error; errors raised by a recipe's main (or a plain script)
+-- propagate, and the host prints them with a traceback and exits non-zero.
 local wick = require("wick")
 local config = require("wick.config")
 local recipe = require("wick.recipe")
@@ -28,6 +28,9 @@ options:
   --resume RUN_DIR         continue the run in RUN_DIR from its last checkpoint, with its
                            recipe and config (overrides and --config files apply on top)
   --system-metrics SECS    log CPU % and RSS to TensorBoard every SECS seconds
+  --max-restarts N         when a rank fails, stop all and start them again from the run's
+                           last checkpoint, up to N times (-n N > 1, one node)
+  --heartbeat-timeout SECS a rank silent this long (stopped, frozen) fails the run (60)
   -h, --help               print this help
 
 recipe arguments:
@@ -48,8 +51,10 @@ local launcher_options = {
   ["-n"] = "nproc", ["--nproc-per-node"] = "nproc", ["--nnodes"] = "nnodes",
   ["--node-rank"] = "node_rank", ["--master-addr"] = "master_addr", ["--master-port"] = "master_port",
   ["--run-dir"] = "run_dir", ["--system-metrics"] = "system_metrics", ["--resume"] = "resume",
+  ["--max-restarts"] = "max_restarts", ["--heartbeat-timeout"] = "heartbeat_timeout",
 }
-local integer_options = { nproc = 1, nnodes = 1, node_rank = 0, master_port = 1, system_metrics = 1 } -- minimum values
+local integer_options = { nproc = 1, nnodes = 1, node_rank = 0, master_port = 1, system_metrics = 1,
+  max_restarts = 0, heartbeat_timeout = 1 } -- minimum values
 
 local function option_names()
   local names = { "-h", "--help" }
@@ -73,7 +78,7 @@ local function parse_run_options(args)
     name = name or a
     local field = launcher_options[name]
     if not field then
-      local s = config.suggest(name, option_names())
+      local s = require("wick.util").suggest(name, option_names())
       return nil, string.format("unknown option '%s'%s", name, s and string.format(" (did you mean '%s'?)", s) or "")
     end
     if not value then
@@ -184,10 +189,22 @@ local function launch(opts, args, file_index)
   -- under Slurm or Open MPI (srun/mpirun wick run ...): the ranks or nodes come from them
   local sched_ok, sched = pcall(require("wick.dist.scheduler").apply, opts)
   if not sched_ok then return fail("wick run", sched) end
-  if opts.nproc > 1 or opts.nnodes > 1 then
+  if opts.nproc > 1 or opts.nnodes > 1 or (opts.max_restarts or 0) > 0 then
     local runs = require("wick.runs")
-    local ok, dir, named = pcall(runs.launch_begin, args[file_index], opts.run_dir, opts.nproc, opts.resume ~= nil)
+    local ok, dir, named = pcall(runs.launch_begin, args[file_index], opts.run_dir, opts.nproc, opts.resume ~= nil,
+      opts.node_rank)
     if not ok then return fail("wick run", dir) end
+    opts.on_restart = function(k, max, headline)
+      local restarted, err = pcall(runs.launch_restart, dir, k, max, headline)
+      if not restarted then
+        fail("wick run", "cannot restart: " .. tostring(err))
+        return false
+      end
+    end
+    -- Ctrl-C or SIGTERM: the launcher exits with 128 + N, after the run is recorded
+    opts.on_interrupt = function(sig)
+      pcall(runs.launch_end, dir, 128 + sig, named, string.format("interrupted (signal %d)", sig))
+    end
     local code = require("wick.dist.launch").run(opts, args, file_index)
     local recorded, err = pcall(runs.launch_end, dir, code, named)
     if not recorded then
@@ -238,7 +255,7 @@ function cli.run(args)
   -- error is recorded for the launcher, which names the rank that failed first
   if os.getenv("WICK_DIST_AGENT_STORE") == "1" and os.getenv("RANK") then
     require("wick.core")._dist.worker_guard()
-    return require("wick.dist.launch").worker_run(run_command, args)
+    return require("wick.dist.worker").run(run_command, args)
   end
   return run_command(args)
 end
@@ -309,10 +326,12 @@ end
 -- ---- wick runs ----
 
 cli.RUNS_USAGE = [[
-usage: wick runs [DIR]
+usage: wick runs [DIR] [--metric NAME]
 
 Lists the runs in DIR (default runs/), oldest first: name, start date (UTC), status, the
-hyperparameters that differ across them, and their final metrics.
+hyperparameters that differ across them, and their final metrics. When runs logged a metric
+history (wick.recipe.log, metrics.jsonl), a last column shows the last value of NAME and a
+sparkline of all its values (default NAME: the metric logged most often by the newest run).
 ]]
 
 function cli.runs(args)
@@ -320,14 +339,32 @@ function cli.runs(args)
     io.stdout:write(cli.RUNS_USAGE)
     return 0
   end
-  if args[2] then return fail("wick runs", "unexpected argument '" .. args[2] .. "'") end
+  local dir, metric
+  local i = 1
+  while i <= #args do
+    local a = args[i]
+    if a == "--metric" then
+      i = i + 1
+      metric = args[i]
+      if not metric then return fail("wick runs", "option '--metric' needs a value") end
+    elseif a:match("^%-%-metric=") then
+      metric = a:sub(#"--metric=" + 1)
+    elseif dir == nil and a:sub(1, 1) ~= "-" then
+      dir = a
+    else
+      return fail("wick runs", "unexpected argument '" .. a .. "'")
+    end
+    i = i + 1
+  end
   local runs = require("wick.runs")
-  local list = runs.list(args[1])
+  local list = runs.list(dir)
   if #list == 0 then
-    io.stdout:write("no runs in ", args[1] or runs.BASE, "\n")
+    io.stdout:write("no runs in ", dir or runs.BASE, "\n")
     return 0
   end
-  io.stdout:write(runs.format(list))
+  local ok, text = pcall(require("wick.recipe.history").with_column, runs.format(list), list, metric)
+  if not ok then return fail("wick runs", text) end
+  io.stdout:write(text)
   return 0
 end
 

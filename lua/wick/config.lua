@@ -11,42 +11,13 @@ local core = require("wick.core")
 local config = {}
 config.null = core.config_null
 
-local distance = require("wick.util").edit_distance
-
--- The candidate closest to name (within a third of its length, at least 2 edits), else the
--- shortest candidate that name begins (--nproc -> --nproc-per-node), or nil.
-function config.suggest(name, candidates)
-  local best, bestd = nil, math.max(2, #name // 3) + 1
-  for _, c in ipairs(candidates) do
-    local dd = distance(name, c)
-    if dd < bestd or (dd == bestd and best and c < best) then best, bestd = c, dd end
-  end
-  if best or #name < 3 then return best end
-  for _, c in ipairs(candidates) do
-    if c:sub(1, #name) == name and (not best or #c < #best) then best = c end
-  end
-  return best
-end
-
--- Raises "<fn>: unknown option 'x' (did you mean 'y'?)" for keys of opts not in allowed.
-function config.check_options(fn, opts, allowed)
-  if opts == nil then return {} end
-  if type(opts) ~= "table" then error(string.format("%s: options must be a table (got %s)", fn, type(opts)), 0) end
-  for k in pairs(opts) do
-    local known = false
-    for _, a in ipairs(allowed) do known = known or a == k end
-    if not known then
-      local s = type(k) == "string" and config.suggest(k, allowed)
-      error(string.format("%s: unknown option '%s'%s", fn, tostring(k),
-        s and string.format(" (did you mean '%s'?)", s) or ""), 0)
-    end
-  end
-  return opts
-end
+local util = require("wick.util")
+-- the one option checker and its suggestion rule live in wick.util (kept here for callers)
+config.suggest, config.check_options = util.suggest, util.check_options
 
 -- wick.config.loads(text, {keep_null, name}): the value of one YAML document (nil when empty).
 function config.loads(text, opts)
-  opts = config.check_options("config.loads", opts, { "keep_null", "name" })
+  opts = util.check_options("config.loads", opts, { "keep_null", "name" })
   if type(text) ~= "string" then error("config.loads: expected a string (got " .. type(text) .. ")", 0) end
   return core.config_loads(text, opts.name, opts.keep_null)
 end
@@ -54,7 +25,7 @@ end
 -- wick.config.load(path, {keep_null}): raises when the file is missing or malformed; messages
 -- name the file, line and column.
 function config.load(path, opts)
-  opts = config.check_options("config.load", opts, { "keep_null" })
+  opts = util.check_options("config.load", opts, { "keep_null" })
   if type(path) ~= "string" then error("config.load: expected a path (got " .. type(path) .. ")", 0) end
   return core.config_load(path, opts.keep_null)
 end
@@ -132,7 +103,7 @@ end
 
 local function unknown(path, prefix, key, defaults)
   local keys = map_keys(defaults)
-  local s = config.suggest(tostring(key), keys)
+  local s = util.suggest(tostring(key), keys)
   error(string.format("unknown config key '%s'%s", path,
     s and string.format(" (did you mean '%s'?)", join(prefix, s)) or ""), 0)
 end

@@ -43,4 +43,5 @@ function wick.run_dir() return require("wick.runs").current_dir() end
 package.loaded.wick = wick
 require("wick.tensor")
 require("wick.pointwise")
+require("wick.tensor_ops")
 return wick

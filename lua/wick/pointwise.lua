@@ -15,21 +15,7 @@ local function is_float(x)
   return math.type(x) == "float"
 end
 
-local function check_opts(op, opts, allowed)
-  if opts == nil then return {} end
-  if type(opts) ~= "table" or is_tensor(opts) then
-    error(("%s: options must be a table (got %s)"):format(op, type(opts)), 3)
-  end
-  for k in pairs(opts) do
-    if not allowed[k] then
-      local names = {}
-      for n in pairs(allowed) do names[#names + 1] = n end
-      table.sort(names)
-      error(("%s: unknown option '%s' (expected %s)"):format(op, tostring(k), table.concat(names, ", ")), 3)
-    end
-  end
-  return opts
-end
+local check_opts = require("wick.util").check_options
 
 -- wick.promote_types(d1, d2): the dtype PyTorch gives two tensors of these dtypes.
 function wick.promote_types(d1, d2)

@@ -18,7 +18,7 @@ local function new(spec, level)
     local known = false
     for _, f in ipairs(fields) do known = known or f == k end
     if not known then
-      local s = type(k) == "string" and config.suggest(k, fields)
+      local s = type(k) == "string" and require("wick.util").suggest(k, fields)
       error(string.format("wick.recipe: unknown field '%s'%s", tostring(k),
         s and string.format(" (did you mean '%s'?)", s) or ""), 0)
     end
@@ -113,6 +113,13 @@ end
 function recipe.checkpoint(state, counters) return require("wick.runs").checkpoint(state, counters) end
 function recipe.resume(state) return require("wick.runs").resume(state) end
 function recipe.resumed() return require("wick.runs").resumed() end
+
+-- wick.recipe.prepare{model, optimizer, scheduler, train, eval, ...}: DDP, samplers,
+-- checkpoints and logging composed in one call (wick/recipe/prepare.lua, docs/recipes.md).
+function recipe.prepare(spec) return require("wick.recipe.prepare").new(spec) end
+-- wick.recipe.log{name = value, ...} (, step): metric history in the run directory and
+-- TensorBoard (wick/recipe/log.lua); `wick runs` shows its last values.
+function recipe.log(metrics, step) return require("wick.recipe.log").log(metrics, step) end
 
 -- wick.recipe{...} and recipe.new{...} build a recipe (not tail calls: the caller stays level 3).
 function recipe.new(spec)

@@ -23,7 +23,7 @@ wick._tensor_hooks.missing = function(_, k)
   for name in pairs(wick._tensor_getters) do names[#names + 1] = name end
   table.move(PROPERTIES, 1, #PROPERTIES, #names + 1, names)
   table.sort(names)
-  local s = require("wick.config").suggest(k, names)
+  local s = require("wick.util").suggest(k, names)
   error(string.format("Tensor: no field or method '%s'%s", k, s and string.format(" (did you mean '%s'?)", s) or ""), 0)
 end
 
@@ -68,7 +68,7 @@ function Tensor.equal(a, b)
 end
 wick.equal = Tensor.equal
 
-local ALLCLOSE_OPTS = { rtol = true, atol = true, equal_nan = true }
+local ALLCLOSE_OPTS = { "rtol", "atol", "equal_nan" }
 
 -- PyTorch's isclose: |a - b| <= atol + rtol * |b|, equal infinities close, NaN only with equal_nan.
 function Tensor.isclose(a, b, o)
@@ -76,12 +76,7 @@ function Tensor.isclose(a, b, o)
   if not wick.is_tensor(a) or not wick.is_tensor(b) then
     error("isclose: expected two tensors (got " .. type(a) .. " and " .. type(b) .. ")", 0)
   end
-  if type(o) ~= "table" then error("isclose: options must be a table (got " .. type(o) .. ")", 0) end
-  for k in pairs(o) do
-    if not ALLCLOSE_OPTS[k] then
-      error("isclose: unknown option '" .. tostring(k) .. "' (expected rtol, atol or equal_nan)", 0)
-    end
-  end
+  require("wick.util").check_options("isclose", o, ALLCLOSE_OPTS)
   local rtol, atol = o.rtol or 1e-5, o.atol or 1e-8
   if a.dtype ~= b.dtype then
     error("isclose: dtypes must match (got " .. a.dtype .. " and " .. b.dtype .. ")", 0)

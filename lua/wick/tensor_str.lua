@@ -13,7 +13,7 @@ for k, v in pairs(DEFAULTS) do opts[k] = v end
 
 local OPTION_NAMES = { "precision", "threshold", "edgeitems", "linewidth", "profile", "sci_mode" }
 
-local distance = require("wick.util").edit_distance
+local check_options = require("wick.util").check_options
 
 local function check_int(name, v, min)
   if math.type(v) ~= "integer" or v < min or (name == "precision" and v > 99) then
@@ -26,25 +26,7 @@ end
 -- wick.set_printoptions{precision, threshold, edgeitems, linewidth, profile, sci_mode}.
 -- As in PyTorch, sci_mode goes back to automatic when it is not given.
 function M.set_printoptions(o)
-  if o == nil then o = {} end
-  if type(o) ~= "table" then
-    error("set_printoptions: options must be a table (got " .. type(o) .. ")", 0)
-  end
-  for k in pairs(o) do
-    local known, best, bestd = false, nil, 3
-    for _, name in ipairs(OPTION_NAMES) do
-      if k == name then known = true break end
-      if type(k) == "string" then
-        local dd = distance(k, name)
-        if dd < bestd then best, bestd = name, dd end
-      end
-    end
-    if not known then
-      local msg = "set_printoptions: unknown option '" .. tostring(k) .. "'"
-      if best then msg = msg .. " (did you mean '" .. best .. "'?)" end
-      error(msg, 0)
-    end
-  end
+  o = check_options("set_printoptions", o, OPTION_NAMES)
   if o.precision ~= nil then check_int("precision", o.precision, 0) end
   if o.edgeitems ~= nil then check_int("edgeitems", o.edgeitems, 1) end
   if o.linewidth ~= nil then check_int("linewidth", o.linewidth, 1) end

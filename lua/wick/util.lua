@@ -1,6 +1,6 @@
--- Small helpers shared by wick's Lua modules: shell quoting, whole-file reads, the edit
--- distance behind "did you mean" suggestions, and errors that add context yet keep their
--- traceback.
+-- Small helpers shared by wick's Lua modules: shell quoting, whole-file reads, the one option
+-- checker (with the "did you mean" rule every error about a name uses), and errors that add
+-- context yet keep their traceback.
 local util = {}
 
 -- s as one single-quoted shell word (embedded quotes escaped).
@@ -31,6 +31,56 @@ function util.edit_distance(a, b)
     end
   end
   return d[#a][#b]
+end
+
+-- The candidate closest to name (within a third of its length, at least 2 edits; ties go to
+-- the first in alphabetical order), else the shortest candidate that name begins (--nproc ->
+-- --nproc-per-node), or nil.
+function util.suggest(name, candidates)
+  local best, bestd = nil, math.max(2, #name // 3) + 1
+  for _, c in ipairs(candidates) do
+    local dd = util.edit_distance(name, c)
+    if dd < bestd or (dd == bestd and best and c < best) then best, bestd = c, dd end
+  end
+  if best or #name < 3 then return best end
+  for _, c in ipairs(candidates) do
+    if c:sub(1, #name) == name and (not best or #c < #best) then best = c end
+  end
+  return best
+end
+
+-- "a", "a or b", "a, b or c"
+local function one_of(names)
+  if #names == 1 then return names[1] end
+  return table.concat(names, ", ", 1, #names - 1) .. " or " .. names[#names]
+end
+
+-- util.check_options(fn, opts, allowed) -> opts, or {} when opts is nil. allowed lists the
+-- option names (an array, or a set {name = true}). Every options table of wick is checked
+-- here, the C bindings' too (src/lua/l_aux.c: l_checkoptions), so one rule and one wording:
+--   "<fn>: options must be a table (got number)"
+--   "<fn>: unexpected positional value in the options table"
+--   "<fn>: unknown option 'x' (did you mean 'y'?)", or without a close name
+--   "<fn>: unknown option 'x' (expected a, b or c)"
+function util.check_options(fn, opts, allowed)
+  if opts == nil then return {} end
+  if type(opts) ~= "table" then error(("%s: options must be a table (got %s)"):format(fn, type(opts)), 0) end
+  local names, known = allowed, {}
+  if allowed[1] == nil then -- a set
+    names = {}
+    for k in pairs(allowed) do names[#names + 1] = k end
+    table.sort(names)
+  end
+  for _, k in ipairs(names) do known[k] = true end
+  for k in pairs(opts) do
+    if type(k) ~= "string" then error(fn .. ": unexpected positional value in the options table", 0) end
+    if not known[k] then
+      local s = util.suggest(k, names)
+      local hint = s and ("did you mean '" .. s .. "'?") or #names > 0 and ("expected " .. one_of(names))
+      error(("%s: unknown option '%s'%s"):format(fn, k, hint and " (" .. hint .. ")" or ""), 0)
+    end
+  end
+  return opts
 end
 
 -- ---- context for errors of a callee (torch/nn Container.lua: rethrowErrors) ----

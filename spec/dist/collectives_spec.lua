@@ -132,6 +132,10 @@ describe("wick.dist shared-memory group", function()
     end
   end)
 
+  it("moves every op in many chunks through small slots (3 ranks)", function()
+    ranks_ok(helper.run({ "run", "-n", "3", GRID }, { env = { WICK_DIST_SHM_SLOT_BYTES = "8192", WICK_SPEC_TRANSPORT = "shm" } }), 3)
+  end)
+
   it("falls back to Gloo with one warning when shared memory cannot be reserved", function()
     if not dist.is_gloo_available() then pending("wick was built without Gloo") return end
     local r = helper.run({ "run", "-n", "2", GRID },

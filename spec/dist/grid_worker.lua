@@ -113,6 +113,40 @@ if want_transport and world > 1 and dist._transport() ~= want_transport then
 end
 grid(nil, "world", ALL)
 
+-- sizes on both sides of the shm group's paths (reduced whole up to 128 KiB, split across the
+-- ranks in 1 MiB chunks above) and of its slots (WICK_DIST_SHM_SLOT_BYTES makes every op chunk)
+for _, case in ipairs({ { 1, "f32" }, { 4099, "bf16" }, { 40000, "i64" }, { 300001, "f32" } }) do
+  do
+    local len, dt = case[1], case[2]
+    local what = "length " .. len .. " " .. dt
+    local idx = wick.arange(len, { dtype = "f64" })
+    local t = (idx % 7 + rank):to(dt)
+    dist.all_reduce(t)
+    assert(t:eq(((idx % 7) * world + world * (world - 1) / 2):to(dt)):all():item(), what .. " all_reduce sum")
+    t = (idx % 5 + rank):to(dt)
+    dist.all_reduce(t, "max")
+    assert(t:eq((idx % 5 + world - 1):to(dt)):all():item(), what .. " all_reduce max")
+    t = (idx % 3 + rank):to(dt)
+    dist.broadcast(t, world - 1)
+    assert(t:eq((idx % 3 + world - 1):to(dt)):all():item(), what .. " broadcast")
+    local list = {}
+    for i = 1, world do list[i] = wick.zeros(len, { dtype = dt }) end
+    dist.all_gather(list, (idx % 3 + rank):to(dt))
+    for i = 1, world do assert(list[i]:eq((idx % 3 + i - 1):to(dt)):all():item(), what .. " all_gather " .. i) end
+    local inputs = {}
+    for i = 1, world do inputs[i] = (idx % 3 + rank + i):to(dt) end
+    local out = wick.zeros(len, { dtype = dt })
+    dist.reduce_scatter(out, inputs)
+    assert(out:eq(((idx % 3) * world + world * (world - 1) / 2 + world * (rank + 1)):to(dt)):all():item(),
+      what .. " reduce_scatter")
+    local sl
+    if rank == 0 then sl = {} for i = 1, world do sl[i] = (idx % 3 + i):to(dt) end end
+    out = wick.zeros(len, { dtype = dt })
+    dist.scatter(out, sl, 0)
+    assert(out:eq((idx % 3 + rank + 1):to(dt)):all():item(), what .. " scatter")
+  end
+end
+
 -- non-contiguous tensors are reduced in place through a contiguous copy
 local m = wick.tensor({ { 1, 2 }, { 3, 4 } }, { dtype = "f64" }):t()
 dist.all_reduce(m, "max")

@@ -56,6 +56,11 @@ manifest=$stage/MANIFEST.txt
   echo "commit: $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD -- src kernels cmake CMakeLists.txt 2>/dev/null || echo ' (+ uncommitted changes)')"
   echo "cuda: $(nvcc --version | grep -o 'release [0-9.]*' | head -1), architectures $arch"
   echo "sources: $(bash spec/gpu/sources_hash.sh)"
+  inc=/usr/local/cuda/include
+  hdr() { awk -v k="$2" '$1 == "#define" && $2 == k {print $3; exit}' "$inc/$1"; }
+  echo "built against: libcudart.so.13 $(hdr cuda_runtime_api.h CUDART_VERSION)" \
+    "libcudnn.so.9 $(( $(hdr cudnn_version.h CUDNN_MAJOR) * 10000 + $(hdr cudnn_version.h CUDNN_MINOR) * 100 + $(hdr cudnn_version.h CUDNN_PATCHLEVEL) ))" \
+    "libnccl.so.2 $(hdr nccl.h NCCL_VERSION_CODE)"
 } > "$manifest"
 ld_cuda=/usr/local/cuda/lib64:/usr/local/cuda/lib
 missing=$(LD_LIBRARY_PATH=$ld_cuda ldd "$stage/bin/wick" | grep 'not found' || true)

@@ -59,7 +59,7 @@ rc=$?
 check "device.sh exits 0 ($rc)" '[[ $rc -eq 0 ]]'
 for f in device.log summary.txt gpu-logs.tar.gz; do check "\$OUT/$f written" "[[ -s $tmp/out1/$f ]]"; done
 check "CUDA libraries found in the python's nvidia wheels" \
-  "grep -q 'libcudnn.so.9: .*' $tmp/run1.txt && grep -q 'libnccl.so.2: ' $tmp/run1.txt && ! grep -q 'NOT FOUND' $tmp/run1.txt && grep -q '$tmp/py/nvidia/cudnn/lib' $tmp/run1.txt"
+  "grep -q '^  libcudnn.so.9: $tmp/py/nvidia/cudnn/lib/' $tmp/run1.txt && grep -q '^  libnccl.so.2: $tmp/py/nvidia/nccl/lib/' $tmp/run1.txt && grep -q '^  libcudart.so.13: $tmp/py/nvidia/cu13/lib/' $tmp/run1.txt && ! grep -q 'NOT FOUND' $tmp/run1.txt"
 check "wick info runs" "grep -q 'no CUDA device' $tmp/run1.txt"
 n_specs=$(ls spec/gpu/*_spec.lua | wc -l)
 check "all $n_specs spec files ran and none failed" \
@@ -74,7 +74,8 @@ w=$tmp/u/wick
 for l in liblua5.4.so.0 libyaml-0.so.2 libedit.so.2 libopenblas.so.0 libgloo.so.0 libgfortran.so.5; do
   check "$l loaded from the bundle" "grep -q 'calling init: $tmp/u/lib/$l\$' $tmp/ld.txt"
 done
-check "libcudart loaded from the wheel folder" "grep -q 'calling init: $tmp/py/nvidia/cu13/lib/libcudart' $tmp/ld.txt"
+check "libcudart and cuDNN loaded as device.sh chose them" \
+  "grep -q 'calling init: $tmp/u/cuda-lib/libcudart.so.13' $tmp/ld.txt && grep -q 'calling init: $tmp/u/cuda-lib/libcudnn.so.9' $tmp/ld.txt"
 if command -v strace >/dev/null; then
   "${clean[@]}" strace -f -e trace=openat -o "$tmp/strace.txt" "$w" spec/run.lua spec/gpu/ops_spec.lua > /dev/null 2>&1
   check "busted read from the bundle" "grep -q '$tmp/u/lua/share/busted/runner.lua' $tmp/strace.txt"
@@ -96,6 +97,16 @@ if [[ $hidden -eq 1 ]]; then
   rc=$?
   check "device.sh stops ($rc) and says why" "[[ $rc -ne 0 ]] && grep -q '^STOP: ' $tmp/out3/summary.txt"
 fi
+
+echo "== a CUDA library older than wick's headers is skipped or named"
+mkdir -p "$tmp/old/s" "$tmp/old/b"
+tar -C "$tmp/old/s" -xzf "$src/wick-gpu.tar.gz"
+sed -i -E 's/(libcudnn.so.9) [0-9]+/\1 999999/' "$tmp/old/s/MANIFEST.txt"
+tar -C "$tmp/old/s" -czf "$tmp/old/b/wick-gpu.tar.gz" .
+"${clean[@]}" OUT="$tmp/out4" WICK_BUNDLE="$tmp/old/b" WICK_GPU_UNPACK="$tmp/old/u" WICK_GPU_NO_BENCH=1 \
+  bash spec/gpu/device.sh > "$tmp/run4.txt" 2>&1
+check "device.sh warns that every cuDNN found is older" \
+  "grep -q 'WARNING: every libcudnn.so.9 found is older than the 999999 wick was built against' $tmp/run4.txt"
 
 echo "== CPU-twin runs (WICK_GPU_TWIN=cpu) with the carried busted"
 "${clean[@]}" OUT="$tmp/out2" WICK_GPU_NO_BENCH=1 WICK_GPU_TWIN=cpu bash spec/gpu/device.sh > "$tmp/run2.txt" 2>&1

@@ -26,6 +26,23 @@ ldc=$([[ -n $ldconfig ]] && "$ldconfig" -p 2>/dev/null | grep 'x86-64')
 in_cache() { grep -q "^[[:space:]]*$1 " <<< "$ldc"; }
 cache_path() { awk -v l="$1" '$1 == l {print $NF; exit}' <<< "$ldc"; }
 
+# " (version N)" of a CUDA library, asked through python's ctypes; nothing when that fails
+lib_version() {
+  [[ -n ${py:-} ]] || return 0
+  "$py" - "$1" "$2" <<'EOF' 2>/dev/null
+import ctypes, sys
+name, path = sys.argv[1], sys.argv[2]
+lib = ctypes.CDLL(path)
+v = ctypes.c_int()
+if name.startswith("libcudnn"):
+    print(" (version %d)" % lib.cudnnGetVersion(), end="")
+elif name.startswith("libnccl") and lib.ncclGetVersion(ctypes.byref(v)) == 0:
+    print(" (version %d)" % v.value, end="")
+elif name.startswith("libcudart") and lib.cudaRuntimeGetVersion(ctypes.byref(v)) == 0:
+    print(" (version %d)" % v.value, end="")
+EOF
+}
+
 # everything runs inside main, whose output goes to the terminal and to $OUT/device.log
 main() {
 say "== machine"
@@ -97,23 +114,40 @@ fi
 cuda_home=${CUDA_HOME:-/usr/local/cuda}
 dirs+=("$cuda_home/lib64" "$cuda_home/lib" "$cuda_home/targets/x86_64-linux/lib")
 ldpath=()
+mkdir -p "$u/cuda-lib"
 for lib in "${want_libs[@]}" "${optional_libs[@]}"; do
-  hit=
-  for d in "${dirs[@]}"; do
-    if [[ -e $d/$lib ]]; then hit=$d/$lib; break; fi
+  # candidates in search order; the first not older than what wick was built against wins
+  cands=() seen=" "
+  c=$(cache_path "$lib")
+  for f in "${dirs[@]/%//$lib}" ${c:+"$c"}; do
+    [[ -e $f ]] || continue
+    r=$(readlink -f "$f")
+    [[ $seen == *" $r "* ]] || { cands+=("$f"); seen+="$r "; }
   done
-  if [[ -z $hit ]]; then
-    hit=$(cache_path "$lib")
-  fi
-  if [[ -z $hit ]]; then
+  if [[ ${#cands[@]} -eq 0 ]]; then
     [[ " ${want_libs[*]} " == *" $lib "* ]] && echo "  $lib: NOT FOUND" || echo "  $lib: not found (optional)"
     continue
   fi
-  echo "  $lib: $(readlink -f "$hit")"
+  built=$(sed -n 's/^built against: //p' "$u/MANIFEST.txt" | grep -o "$lib [0-9]*" | cut -d' ' -f2)
+  hit= v=
+  for c in "${cands[@]}"; do
+    cv=$(lib_version "$lib" "$c")
+    n=${cv//[!0-9]/}
+    if [[ -z $built || -z $n || $n -ge $built ]]; then hit=$c v=$cv; break; fi
+    echo "  $lib: skipped $(readlink -f "$c")$cv (wick was built against $built)"
+  done
+  if [[ -z $hit ]]; then
+    hit=${cands[0]} v=$(lib_version "$lib" "$hit")
+    say "WARNING: every $lib found is older than the $built wick was built against: using the first"
+  fi
+  r=$(readlink -f "$hit")
+  echo "  $lib: $hit$([[ $r != "$hit" ]] && echo " -> $r")$v"
+  ln -sf "$(readlink -f "$hit")" "$u/cuda-lib/$lib"
   d=$(dirname "$hit")
   [[ " ${ldpath[*]:-} " == *" $d "* ]] || ldpath+=("$d")
 done
-# cudnn loads its sub-libraries (libcudnn_ops, ...) from the same folder through the loader path
+# the chosen libraries first (cuda-lib), then their folders, where cuDNN finds its sub-libraries
+ldpath=("$u/cuda-lib" "${ldpath[@]}")
 # the driver: normally in the loader cache; on some images only under /usr/local/nvidia
 drv=$(cache_path libcuda.so.1)
 if [[ -z $drv ]]; then

@@ -131,7 +131,7 @@ describe("nn.init", function()
     assert.is_true(hi <= 1 / math.sqrt(400) and hi > 0.99 / math.sqrt(400))
     assert.has_error(function() init.kaiming_uniform_(t, { mode = "fan" }) end,
       "init: mode fan not supported, please use one of fan_in, fan_out")
-    assert.has_error(function() init.xavier_uniform_(t, { gian = 1 }) end, "xavier_uniform_: unknown option 'gian'")
+    assert.has_error(function() init.xavier_uniform_(t, { gian = 1 }) end, "xavier_uniform_: unknown option 'gian' (did you mean 'gain'?)")
   end)
 
   it("takes a generator, reproducibly", function()

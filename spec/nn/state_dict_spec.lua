@@ -81,7 +81,7 @@ describe("load_state_dict", function()
     assert.has_error(function() m:load_state_dict({ ["fc.weight"] = 1 }, { strict = false }) end,
       "load_state_dict: expected a tensor for fc.weight (got number)")
     assert.has_error(function() m:load_state_dict(sd, { stict = false }) end,
-      "load_state_dict: unknown option 'stict' (expected strict)")
+      "load_state_dict: unknown option 'stict' (did you mean 'strict'?)")
   end)
 
   it("round-trips buffers such as running statistics", function()

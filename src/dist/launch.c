@@ -238,7 +238,11 @@ static void drain(wick_proc *p, int rank, int which, int prefix) {
  * (what they started may still run). */
 static void signal_all(wick_proc *procs, int n, int sig, int all) {
   for (int i = 0; i < n; i++)
-    if (procs[i].pid > 0 && (all || !procs[i].exited)) kill(-procs[i].pid, sig);
+    if (procs[i].pid > 0 && (all || !procs[i].exited)) {
+      kill(-procs[i].pid, sig);
+      /* a stopped worker (SIGSTOP, the heartbeat's case) acts on SIGTERM only once continued */
+      if (sig == SIGTERM) kill(-procs[i].pid, SIGCONT);
+    }
 }
 
 void wick_dist_supervise(wick_proc *procs, int n, const wick_supervise_opts *o, int *failed, int *interrupted) {
@@ -286,6 +290,9 @@ void wick_dist_supervise(wick_proc *procs, int n, const wick_supervise_opts *o, 
     }
     int alive = 0;
     pass++;
+    /* exits seen in one pass count as simultaneous: a failure found earlier in the pass does
+     * not make the later ones "after the stop", unless the stop's own SIGTERM ended them */
+    int stopping_before = stopping;
     for (int i = 0; i < n; i++) {
       wick_proc *p = &procs[i];
       if (p->exited) continue;
@@ -294,9 +301,9 @@ void wick_dist_supervise(wick_proc *procs, int n, const wick_supervise_opts *o, 
       if (r == p->pid) {
         p->exited = 1;
         p->exit_pass = pass;
-        p->after_stop = stopping;
         if (WIFSIGNALED(st)) p->sig = WTERMSIG(st);
         else p->code = WEXITSTATUS(st);
+        p->after_stop = stopping_before || (stopping && p->sig == SIGTERM);
         if (!stopping && (p->sig || p->code)) {
           *failed = i;
           stopping = 1;

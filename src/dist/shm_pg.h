@@ -7,9 +7,12 @@
 
 /* The default data bytes of each of a segment's two slots (the chunk a collective moves per step). */
 #define WICK_SHM_SLOT_BYTES ((size_t)4 << 20)
+/* The smallest slot (a smaller request gets this): every op of 64 ranks still moves 16 elements
+ * per chunk. */
+#define WICK_SHM_SLOT_MIN ((size_t)8192)
 
 /* Maps the segments of `size` ranks (rank `rank` of them), exchanging "pid fd" through the store
- * under `prefix`. Every rank reaches the same outcome: WICK_ERR_UNSUPPORTED when shared memory
+ * under `prefix`; slot_bytes 0 is WICK_SHM_SLOT_BYTES. Every rank reaches the same outcome: WICK_ERR_UNSUPPORTED when shared memory
  * cannot be used on some rank (the message names it and says why: memory could not be reserved,
  * a segment could not be opened); the caller may then fall back to another back-end. Store
  * failures and timeouts are WICK_ERR_DIST. Every collective waits at most timeout_s for a peer,

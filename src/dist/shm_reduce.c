@@ -35,6 +35,7 @@ static inline uint16_t f32_bf16(float f) {
       for (size_t i = 0; i < m; i++) acc[i] = OP(acc[i], s[i]);                  \
     }                                                                            \
     memcpy((T *)dst + base, acc, m * sizeof(T));                                 \
+    if (dst2) memcpy((T *)dst2 + base, acc, m * sizeof(T));                      \
   }
 
 #define ADD(a, b) ((a) + (b))
@@ -58,9 +59,12 @@ static inline uint16_t f32_bf16(float f) {
   switch (r) {                                                                 \
     case WICK_PG_SUM: FOLD(T, ADD) break;                                      \
     case WICK_PG_AVG: {                                                        \
-      FOLD(T, ADD)                                                             \
       T *d = (T *)dst;                                                         \
+      void *keep = dst2;                                                       \
+      dst2 = NULL;                                                             \
+      FOLD(T, ADD)                                                             \
       for (size_t i = 0; i < count; i++) d[i] = d[i] / (T)n;                   \
+      if (keep) memcpy(keep, d, count * sizeof(T));                            \
       break;                                                                   \
     }                                                                          \
     case WICK_PG_PRODUCT: FOLD(T, MUL) break;                                  \
@@ -69,8 +73,8 @@ static inline uint16_t f32_bf16(float f) {
   }
 
 /* f16/bf16: widen each block to f32, fold, divide (avg), round once. */
-static void reduce_half(bool bf, wick_pg_reduce r, uint16_t *dst, const void *const *src, int n,
-                        size_t count) {
+static void reduce_half(bool bf, wick_pg_reduce r, uint16_t *dst, uint16_t *dst2, const void *const *src,
+                        int n, size_t count) {
   for (size_t base = 0; base < count; base += BLOCK) {
     size_t m = count - base < BLOCK ? count - base : BLOCK;
     float acc[BLOCK], x[BLOCK];
@@ -96,6 +100,7 @@ static void reduce_half(bool bf, wick_pg_reduce r, uint16_t *dst, const void *co
       for (size_t i = 0; i < m; i++) d[i] = f32_bf16(acc[i]);
     else
       for (size_t i = 0; i < m; i++) d[i] = wick_f32_to_f16(acc[i]);
+    if (dst2) memcpy(dst2 + base, d, m * sizeof *d);
   }
 }
 
@@ -107,12 +112,13 @@ bool wick_shm_reduce_supported(wick_dtype d, wick_pg_reduce r) {
   }
 }
 
-void wick_shm_reduce(wick_dtype d, wick_pg_reduce r, void *dst, const void *const *src, int n, size_t count) {
+void wick_shm_reduce(wick_dtype d, wick_pg_reduce r, void *dst, void *dst2, const void *const *src, int n,
+                     size_t count) {
   switch (d) {
     case WICK_DTYPE_F32: FLOAT_CASES(float) break;
     case WICK_DTYPE_F64: FLOAT_CASES(double) break;
-    case WICK_DTYPE_F16: reduce_half(false, r, dst, src, n, count); break;
-    case WICK_DTYPE_BF16: reduce_half(true, r, dst, src, n, count); break;
+    case WICK_DTYPE_F16: reduce_half(false, r, dst, dst2, src, n, count); break;
+    case WICK_DTYPE_BF16: reduce_half(true, r, dst, dst2, src, n, count); break;
     case WICK_DTYPE_U8: INT_CASES(uint8_t, uint8_t) break;
     case WICK_DTYPE_I32: INT_CASES(int32_t, uint32_t) break;
     case WICK_DTYPE_I64: INT_CASES(int64_t, uint64_t) break;

@@ -11,7 +11,9 @@
 
 /* Whether shm_pg can reduce dtype d with op r (avg: floating point only). */
 bool wick_shm_reduce_supported(wick_dtype d, wick_pg_reduce r);
-/* dst may alias src[0]; n >= 1 sources. WICK_PG_AVG divides the sum by n. */
-void wick_shm_reduce(wick_dtype d, wick_pg_reduce r, void *dst, const void *const *src, int n, size_t count);
+/* dst may alias a source; n >= 1 sources. dst2 (NULL: none) gets a copy of the result, written
+ * from cache in the same pass. WICK_PG_AVG divides the sum by n. */
+void wick_shm_reduce(wick_dtype d, wick_pg_reduce r, void *dst, void *dst2, const void *const *src, int n,
+                     size_t count);
 
 #endif

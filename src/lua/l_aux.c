@@ -134,52 +134,35 @@ int l_isoptions(lua_State *L, int idx) {
   return !isarr;
 }
 
-static int edit_distance(const char *a, const char *b) {
-  int la = (int)strlen(a), lb = (int)strlen(b);
-  if (la > 63 || lb > 63) return 99;
-  int d[64][64];
-  for (int i = 0; i <= la; i++) d[i][0] = i;
-  for (int j = 0; j <= lb; j++) d[0][j] = j;
-  for (int i = 1; i <= la; i++)
-    for (int j = 1; j <= lb; j++) {
-      int c = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
-      if (d[i - 1][j] + 1 < c) c = d[i - 1][j] + 1;
-      if (d[i][j - 1] + 1 < c) c = d[i][j - 1] + 1;
-      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] && d[i - 2][j - 2] + 1 < c)
-        c = d[i - 2][j - 2] + 1;
-      d[i][j] = c;
-    }
-  return d[la][lb];
-}
-
+/* A fast pass in C; on any problem wick.util.check_options, the one checker, raises with its
+ * rule and wording. */
 void l_checkoptions(lua_State *L, int idx, const char *op, const char *const *allowed) {
   if (idx <= 0 || lua_isnoneornil(L, idx)) return; /* 0: no options table */
-  if (lua_type(L, idx) != LUA_TTABLE) {
-    l_errorf(L, "%s: options must be a table (got %s)", op, luaL_typename(L, idx));
-    return;
-  }
-  lua_pushnil(L);
-  while (lua_next(L, idx)) {
-    lua_pop(L, 1); /* stack: key */
-    if (lua_type(L, -1) != LUA_TSTRING) {
-      l_errorf(L, "%s: unexpected positional value in the options table", op);
-      return;
-    }
-    const char *k = lua_tostring(L, -1);
-    const char *best = NULL;
-    int bestd = 3;
-    int ok = 0;
-    for (int i = 0; allowed[i]; i++) {
-      if (strcmp(k, allowed[i]) == 0) { ok = 1; break; }
-      int d = edit_distance(k, allowed[i]);
-      if (d < bestd) { bestd = d; best = allowed[i]; }
-    }
-    if (!ok) {
-      if (best) l_errorf(L, "%s: unknown option '%s' (did you mean '%s'?)", op, k, best);
-      else l_errorf(L, "%s: unknown option '%s'", op, k);
-      return;
+  int ok = lua_type(L, idx) == LUA_TTABLE;
+  if (ok) {
+    lua_pushnil(L);
+    while (ok && lua_next(L, idx)) {
+      lua_pop(L, 1); /* stack: key */
+      ok = 0;
+      if (lua_type(L, -1) == LUA_TSTRING)
+        for (int i = 0; allowed[i] && !ok; i++) ok = strcmp(lua_tostring(L, -1), allowed[i]) == 0;
+      if (!ok) lua_pop(L, 1);
     }
   }
+  if (ok) return;
+  lua_getglobal(L, "require");
+  lua_pushliteral(L, "wick.util");
+  lua_call(L, 1, 1);
+  lua_getfield(L, -1, "check_options");
+  lua_pushstring(L, op);
+  lua_pushvalue(L, idx);
+  lua_newtable(L);
+  for (int i = 0; allowed[i]; i++) {
+    lua_pushstring(L, allowed[i]);
+    lua_rawseti(L, -2, i + 1);
+  }
+  lua_call(L, 3, 0);
+  l_errorf(L, "%s: bad options table", op); /* not reached: check_options raised */
 }
 
 wick_dtype l_checkdtype(lua_State *L, int idx) {

@@ -59,7 +59,7 @@ wick_tensor *l_checkoperand(lua_State *L, int idx, l_scalar *tmp);
 void l_gc_pace(lua_State *L);
 
 /* Option tables: `idx` is a table or none/nil. l_checkoptions raises on a key not in
- * `allowed` (NULL-terminated), suggesting the closest name. */
+ * `allowed` (NULL-terminated), with wick.util.check_options's suggestion and wording. */
 int l_isoptions(lua_State *L, int idx); /* a table with no [1]: an options table */
 void l_checkoptions(lua_State *L, int idx, const char *op, const char *const *allowed);
 wick_dtype l_optdtype(lua_State *L, int idx, const char *key, wick_dtype def);

@@ -9,12 +9,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "dist/heartbeat.h"
 #include "dist/launch.h"
 #include "dist/store.h"
 #include "l_aux.h"
 
 #define STORE_MT "wick.dist.TCPStore"
 #define PROCS_MT "wick.dist.Procs"
+#define HEARTBEAT_MT "wick.dist.Heartbeat"
 
 extern char **environ;
 
@@ -384,6 +386,30 @@ static int l_worker_guard(lua_State *L) {
   return 0;
 }
 
+/* ---- heartbeat ---- */
+
+/* core.heartbeat(host, port, secret, key, interval_s) -> a handle; the thread beats until the
+ * handle is closed or collected (or the process ends). */
+static int l_heartbeat_new(lua_State *L) {
+  const char *host = luaL_checkstring(L, 1);
+  int port = (int)luaL_checkinteger(L, 2);
+  const char *secret = luaL_checkstring(L, 3);
+  const char *key = luaL_checkstring(L, 4);
+  double interval = luaL_checknumber(L, 5);
+  wick_heartbeat **box = lua_newuserdatauv(L, sizeof *box, 0);
+  *box = NULL;
+  luaL_setmetatable(L, HEARTBEAT_MT);
+  L_TRY(L, wick_heartbeat_start(host, port, secret, key, interval, box));
+  return 1;
+}
+
+static int l_heartbeat_gc(lua_State *L) {
+  wick_heartbeat **box = luaL_checkudata(L, 1, HEARTBEAT_MT);
+  wick_heartbeat_stop(*box);
+  *box = NULL;
+  return 0;
+}
+
 static int l_getpid(lua_State *L) {
   lua_pushinteger(L, getpid());
   return 1;
@@ -405,10 +431,12 @@ void l_open_dist(lua_State *L, int core, int methods) {
   static const luaL_Reg fns[] = {
     {"TCPStore", l_store_new}, {"procs", l_procs_new}, {"write_fd", l_write_fd},
     {"exit_now", l_exit_now}, {"random_secret", l_random_secret}, {"sleep", l_sleep}, {"environ", l_environ},
-    {"self_exe", l_self_exe}, {"getpid", l_getpid}, {"worker_guard", l_worker_guard}, {"setenv", l_setenv}, {NULL, NULL},
+    {"self_exe", l_self_exe}, {"getpid", l_getpid}, {"heartbeat", l_heartbeat_new}, {"worker_guard", l_worker_guard}, {"setenv", l_setenv}, {NULL, NULL},
   };
   l_newtype(L, STORE_MT, store_methods, l_store_close, NULL);
   l_newtype(L, PROCS_MT, procs_methods, l_procs_gc, NULL);
+  static const luaL_Reg heartbeat_methods[] = { {"close", l_heartbeat_gc}, {NULL, NULL} };
+  l_newtype(L, HEARTBEAT_MT, heartbeat_methods, l_heartbeat_gc, NULL);
   lua_newtable(L);
   luaL_setfuncs(L, fns, 0);
   lua_setfield(L, core, "_dist");

@@ -41,7 +41,10 @@ function DataLoader.new(ds, opts)
     error("DataLoader: expected a dataset (got " .. type(ds) .. ")", 0)
   end
   local n = util.length("DataLoader", ds)
-  local self = setmetatable({ dataset = ds }, DataLoader)
+  -- the options as given, for wick.recipe.prepare to make the same loader with another sampler
+  local given = {}
+  for k, v in pairs(opts) do given[k] = v end
+  local self = setmetatable({ dataset = ds, _options = given }, DataLoader)
   self.batch_size = check_type("batch_size", opts.batch_size, "integer", 1)
   if self.batch_size < 1 then error(string.format("DataLoader: batch_size must be positive (got %d)", self.batch_size), 0) end
   self.drop_last = check_type("drop_last", opts.drop_last, "boolean", false)

@@ -1,5 +1,4 @@
 -- Small helpers shared by wick.data: classes, index and option checks, lengths of datasets.
-local config = require("wick.config")
 
 local util = {}
 
@@ -12,7 +11,7 @@ function util.class(name)
 end
 
 -- Options table check with "did you mean" suggestions (as every wick function does).
-util.check_options = config.check_options
+util.check_options = require("wick.util").check_options
 
 -- A 0-based index (negative counts from the end) checked against n samples.
 function util.check_index(name, i, n)

@@ -10,6 +10,7 @@ local lazy = {
   resnet50 = "wick.models.resnet",
   vgg11_bn = "wick.models.vgg",
   mobilenet_v2 = "wick.models.mobilenet",
+  gpt2 = "wick.models.gpt2",
 }
 
 return setmetatable({}, {

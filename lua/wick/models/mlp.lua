@@ -20,11 +20,9 @@ return function(spec)
   if type(spec) ~= "table" or #spec < 2 then
     error("mlp: expected layer sizes {in, hidden..., out} (at least two)", 0)
   end
-  for k in pairs(spec) do
-    if type(k) ~= "number" and k ~= "activation" and k ~= "dropout" and k ~= "bias" and k ~= "dtype" and k ~= "device" then
-      error("mlp: unknown option '" .. tostring(k) .. "' (expected activation, dropout, bias, dtype or device)", 0)
-    end
-  end
+  local opts = {}
+  for k, v in pairs(spec) do if math.type(k) ~= "integer" then opts[k] = v end end
+  require("wick.util").check_options("mlp", opts, { "activation", "dropout", "bias", "dtype", "device" })
   local act = spec.activation or "relu"
   if type(act) == "string" then
     act = ACTIVATIONS[act] or error("mlp: unknown activation '" .. act .. "' (expected relu, gelu, tanh, sigmoid or silu)", 0)

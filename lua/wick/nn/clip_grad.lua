@@ -16,12 +16,7 @@ end
 
 -- clip_grad_norm_(parameters, max_norm, {norm_type = 2, error_if_nonfinite = false}) -> total_norm
 function M.clip_grad_norm_(params, max_norm, opts)
-  opts = opts or {}
-  for k in pairs(opts) do
-    if k ~= "norm_type" and k ~= "error_if_nonfinite" and k ~= "foreach" then
-      error(("clip_grad_norm_: unknown option '%s'"):format(tostring(k)), 0)
-    end
-  end
+  opts = require("wick.util").check_options("clip_grad_norm_", opts, { "norm_type", "error_if_nonfinite", "foreach" })
   if type(max_norm) ~= "number" then error("clip_grad_norm_: max_norm must be a number", 0) end
   local norm_type = opts.norm_type or 2.0
   if norm_type == "inf" then norm_type = math.huge end

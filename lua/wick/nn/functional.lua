@@ -43,11 +43,7 @@ function F.embedding(indices, weight, opts) return kernel("embedding")(indices, 
 -- dropout(x, p = 0.5, training = true), or dropout(x, {p, training, inplace})
 function F.dropout(x, p, training)
   if type(p) == "table" then
-    for k in pairs(p) do
-      if k ~= "p" and k ~= "training" and k ~= "inplace" then
-        error("dropout: unknown option '" .. tostring(k) .. "' (expected p, training or inplace)", 0)
-      end
-    end
+    require("wick.util").check_options("dropout", p, { "p", "training", "inplace" })
     p, training = p.p, p.training
   end
   if p == nil then p = 0.5 end

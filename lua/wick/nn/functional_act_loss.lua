@@ -3,14 +3,7 @@
 local wick = require("wick")
 
 return function(F)
-  local function opts_of(op, opts, allowed)
-    opts = opts or {}
-    if type(opts) ~= "table" then error(("%s: options must be a table (got %s)"):format(op, type(opts)), 0) end
-    for k in pairs(opts) do
-      if not allowed[k] then error(("%s: unknown option '%s'"):format(op, tostring(k)), 0) end
-    end
-    return opts
-  end
+  local opts_of = require("wick.util").check_options
 
   local function reduce(op, l, reduction)
     reduction = reduction or "mean"

@@ -6,14 +6,7 @@ local wick = require("wick")
 
 local init = {}
 
-local function opts_of(op, v, allowed)
-  if v == nil then return {} end
-  if type(v) ~= "table" then error(("%s: expected an options table (got %s)"):format(op, type(v)), 0) end
-  for k in pairs(v) do
-    if not allowed[k] then error(("%s: unknown option '%s'"):format(op, tostring(k)), 0) end
-  end
-  return v
-end
+local opts_of = require("wick.util").check_options
 
 local function check_tensor(op, t)
   if not wick.is_tensor(t) then error(("%s: expected a tensor (got %s)"):format(op, type(t)), 0) end

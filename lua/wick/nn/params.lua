@@ -168,9 +168,7 @@ function M.to(self, a, b)
     if not dtype then device = a end
     if type(b) == "string" then dtype = dtype_code(b) or error("to: unknown dtype '" .. b .. "'", 0) end
   elseif type(a) == "table" then
-    for k in pairs(a) do
-      if k ~= "dtype" and k ~= "device" then error("to: unknown option '" .. tostring(k) .. "' (expected dtype or device)", 0) end
-    end
+    require("wick.util").check_options("to", a, { "dtype", "device" })
     dtype = a.dtype and (dtype_code(a.dtype) or error("to: unknown dtype '" .. tostring(a.dtype) .. "'", 0))
     device = a.device
   else

@@ -86,10 +86,7 @@ function M.load_state_dict(self, sd, opts)
   if type(sd) ~= "table" then
     error("load_state_dict: expected a table of tensors (got " .. type(sd) .. ")", 0)
   end
-  opts = opts or {}
-  for k in pairs(opts) do
-    if k ~= "strict" then error("load_state_dict: unknown option '" .. tostring(k) .. "' (expected strict)", 0) end
-  end
+  opts = require("wick.util").check_options("load_state_dict", opts, { "strict" })
   local strict = opts.strict ~= false
   local own = own_state(self)
   local own_set = {}

@@ -1,31 +1,11 @@
--- Argument checks shared by the nn layers: option tables (unknown option = error with a
--- suggestion, as l_checkoptions in C), positive sizes, and (h, w) pairs.
+-- Argument checks shared by the nn layers: option tables (wick.util.check_options), positive
+-- sizes, and (h, w) pairs.
 local repr = require("wick.nn.repr")
 
 local M = {}
 
-local edit_distance = require("wick.util").edit_distance
-
--- Checks that opts (nil or a table) only holds keys of `allowed` (an array of names).
-function M.options(op, opts, allowed)
-  if opts == nil then return {} end
-  if type(opts) ~= "table" then error(("%s: options must be a table (got %s)"):format(op, type(opts)), 0) end
-  local set = {}
-  for _, k in ipairs(allowed) do set[k] = true end
-  for k in pairs(opts) do
-    if type(k) ~= "string" then error(op .. ": unexpected positional value in the options table", 0) end
-    if not set[k] then
-      local best, bestd = nil, 3
-      for _, a in ipairs(allowed) do
-        local dd = edit_distance(k, a)
-        if dd < bestd then best, bestd = a, dd end
-      end
-      if best then error(("%s: unknown option '%s' (did you mean '%s'?)"):format(op, k, best), 0) end
-      error(("%s: unknown option '%s'"):format(op, k), 0)
-    end
-  end
-  return opts
-end
+-- Checks that opts (nil or a table) only holds keys of `allowed` (wick.util's one checker).
+M.options = require("wick.util").check_options
 
 -- A positive integer argument.
 function M.positive(op, what, v)

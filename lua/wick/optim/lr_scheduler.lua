@@ -2,7 +2,7 @@
 -- CosineAnnealingLR, OneCycleLR with PyTorch 1.13's (chainable) formulas, so that the same
 -- settings give the same learning rates. Construction performs step 0, as in PyTorch.
 local class = require("wick.class")
-local config = require("wick.config")
+local check_options = require("wick.util").check_options
 
 local M = {}
 
@@ -16,7 +16,7 @@ local function lrs(self, f)
 end
 
 local function check_opts(op, opts, allowed)
-  return config.check_options(op, opts, allowed)
+  return check_options(op, opts, allowed)
 end
 
 -- StepLR(optimizer, step_size, {gamma = 0.1, last_epoch = -1}): lr *= gamma every step_size.

@@ -1,7 +1,7 @@
 -- optim.lr_scheduler.OneCycleLR: the 1cycle policy (lr warms up to max_lr, then anneals far
 -- below the start; momentum cycles the other way), stepped once per batch, as PyTorch 1.13.
 local class = require("wick.class")
-local config = require("wick.config")
+local check_options = require("wick.util").check_options
 local LRScheduler = require("wick.optim.scheduler")
 
 local OneCycleLR = class("OneCycleLR", LRScheduler)
@@ -38,7 +38,7 @@ end
 -- anneal_strategy = "cos", cycle_momentum = true, base_momentum = 0.85, max_momentum = 0.95,
 -- div_factor = 25, final_div_factor = 1e4, three_phase = false, last_epoch = -1})
 function OneCycleLR:__init(optimizer, max_lr, opts)
-  opts = config.check_options("OneCycleLR", opts, options)
+  opts = check_options("OneCycleLR", opts, options)
   local total = opts.total_steps
   if total == nil and opts.epochs == nil and opts.steps_per_epoch == nil then
     error("OneCycleLR: You must define either total_steps OR (epochs AND steps_per_epoch)", 0)

@@ -3,6 +3,7 @@
 local wick = require("wick")
 local class = require("wick.class")
 local config = require("wick.config")
+local check_options = require("wick.util").check_options
 
 local Optimizer = class("Optimizer")
 
@@ -119,7 +120,7 @@ function Optimizer:_check_group(group) end
 -- Clears gradients: to nil by default (set_to_none = true), or zeroes them in place.
 function Optimizer:zero_grad(opts)
   local set_to_none = true
-  opts = config.check_options("zero_grad", opts, { "set_to_none" })
+  opts = check_options("zero_grad", opts, { "set_to_none" })
   if opts.set_to_none ~= nil then set_to_none = opts.set_to_none end
   for _, g in ipairs(self.param_groups) do
     for _, p in ipairs(g.params) do
@@ -188,7 +189,7 @@ end
 
 -- Validates an options table against the names a constructor accepts (helpers of the
 -- optimizers, kept out of REPL completion by their leading underscore).
-Optimizer._check_options = config.check_options
+Optimizer._check_options = check_options
 
 -- group[k] as a number, else "<op>: <k> must be a number (got <type>)".
 function Optimizer._check_number(op, group, k)

@@ -85,11 +85,16 @@ function M.resume_begin(dir, nproc, command)
   local resumed = type(meta.resumed) == "table" and meta.resumed or {}
   resumed[#resumed + 1] = now_iso()
   meta.resumed = resumed
-  local f = io.open(dir .. "/command.txt", "a")
-  if f then f:write(command or runs().command_line(), "\n"); f:close() end
+  require("wick.runs.files").write_file(dir .. "/command.txt",
+    (read_file(dir .. "/command.txt") or "") .. (command or runs().command_line()) .. "\n")
   runs()._write_meta(dir, meta)
-  -- a save cut short by the interruption left its temporary file (the checkpoint itself is
-  -- whole: the rename is atomic); the hparams session is written again when the run completes
+  M.clean_partial(dir)
+end
+
+-- What a stopped run leaves half-written: a save cut short leaves its temporary file (the
+-- checkpoint itself is whole: the rename is atomic); the hparams session is written again when
+-- the run completes.
+function M.clean_partial(dir)
   os.execute("rm -f " .. quote(dir .. "/" .. M.CHECKPOINT) .. ".tmp.* 2>/dev/null")
   os.execute("rm -rf " .. quote(dir .. "/hparams") .. " 2>/dev/null")
 end

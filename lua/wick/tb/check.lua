@@ -1,12 +1,12 @@
 -- Argument checks shared by the SummaryWriter methods: tags, steps, walltimes, option tables.
 -- They run on every rank, so a no-op writer (rank != 0) still rejects what rank 0 would.
 local core = require("wick.core")
-local config = require("wick.config")
+local check_options = require("wick.util").check_options
 
 local M = {}
 
 function M.options(op, opts, allowed)
-  return config.check_options(op, opts, allowed)
+  return check_options(op, opts, allowed)
 end
 
 function M.tag(op, tag, what)
