@@ -326,10 +326,12 @@ end
 -- ---- wick runs ----
 
 cli.RUNS_USAGE = [[
-usage: wick runs [DIR]
+usage: wick runs [DIR] [--metric NAME]
 
 Lists the runs in DIR (default runs/), oldest first: name, start date (UTC), status, the
-hyperparameters that differ across them, and their final metrics.
+hyperparameters that differ across them, and their final metrics. When runs logged a metric
+history (wick.recipe.log, metrics.jsonl), a last column shows the last value of NAME and a
+sparkline of all its values (default NAME: the metric logged most often by the newest run).
 ]]
 
 function cli.runs(args)
@@ -337,14 +339,32 @@ function cli.runs(args)
     io.stdout:write(cli.RUNS_USAGE)
     return 0
   end
-  if args[2] then return fail("wick runs", "unexpected argument '" .. args[2] .. "'") end
+  local dir, metric
+  local i = 1
+  while i <= #args do
+    local a = args[i]
+    if a == "--metric" then
+      i = i + 1
+      metric = args[i]
+      if not metric then return fail("wick runs", "option '--metric' needs a value") end
+    elseif a:match("^%-%-metric=") then
+      metric = a:sub(#"--metric=" + 1)
+    elseif dir == nil and a:sub(1, 1) ~= "-" then
+      dir = a
+    else
+      return fail("wick runs", "unexpected argument '" .. a .. "'")
+    end
+    i = i + 1
+  end
   local runs = require("wick.runs")
-  local list = runs.list(args[1])
+  local list = runs.list(dir)
   if #list == 0 then
-    io.stdout:write("no runs in ", args[1] or runs.BASE, "\n")
+    io.stdout:write("no runs in ", dir or runs.BASE, "\n")
     return 0
   end
-  io.stdout:write(runs.format(list))
+  local ok, text = pcall(require("wick.recipe.history").with_column, runs.format(list), list, metric)
+  if not ok then return fail("wick runs", text) end
+  io.stdout:write(text)
   return 0
 end
 
