@@ -1,5 +1,6 @@
--- Several nodes with real processes: two launchers (`wick run --nnodes 2`) on this machine, and
--- in two network namespaces where `ip netns` is permitted; a node that fails or whose launcher
+-- Several nodes with real processes: two launchers (`wick run --nnodes 2`) on this machine (one
+-- host: shared memory; said to be two hosts: the hierarchical all_reduce), and in two network
+-- namespaces where `ip netns` is permitted; a node that fails or whose launcher
 -- is killed stops the other; ranks from simulated Slurm and Open MPI tasks (the variables srun
 -- and mpirun set, for separate `wick run` processes); the scheduler helpers.
 local helper = require("spec.support.wick_run")
@@ -100,6 +101,37 @@ describe("wick run --nnodes", function()
     assert.is_nil(n0:find("[2] ", 1, true))
     assert.is_nil(n1:find("[0] ", 1, true))
   end)
+
+  -- every op and dtype (grid_worker.lua) and DDP's equivalence cases (ddp_worker.lua) across
+  -- two launchers that say they are on different hosts: all_reduce goes through shared memory
+  -- within each launcher's ranks and Gloo between their first ranks; the rest over Gloo
+  for _, case in ipairs({ { "grid_worker.lua", 2 }, { "grid_worker.lua", 1 }, { "ddp_worker.lua", 2 } }) do
+    local worker, per_node = case[1], case[2]
+    it("runs " .. worker .. " hierarchically across two hosts of " .. per_node .. " rank(s)", function()
+      if not dist.is_gloo_available() then pending("wick was built without Gloo") return end
+      helper.write(dir .. "/" .. worker, read(helper.root .. "/spec/dist/" .. worker))
+      local port = free_port()
+      local function node(k)
+        return string.format("WICK_DIST_HOST_ID=host%d WICK_SPEC_TRANSPORT=hier WICK_DIST_SECRET=s3cret %s run --nnodes 2 " ..
+          "--node-rank %d --master-addr 127.0.0.1 --master-port %d -n %d %s", k, q(helper.bin()), k, port, per_node,
+          q(dir .. "/" .. worker))
+      end
+      sh(dir, string.format("(%s >n1.out 2>&1; echo rc1=$? >>n1.out) & %s >n0.out 2>&1; echo rc0=$? >>n0.out; wait",
+        node(1), node(0)))
+      local out = read(dir .. "/n0.out") .. read(dir .. "/n1.out")
+      assert.matches("rc0=0\n", out, 1, true)
+      assert.matches("rc1=0\n", out, 1, true)
+      for k = 0, 2 * per_node - 1 do
+        if worker == "grid_worker.lua" then
+          assert.matches("[" .. k .. "] ok " .. k .. "\n", out, 1, true)
+        else
+          for _, name in ipairs({ "equivalence", "no_sync", "frozen", "unused", "seeded", "overlap", "buffers", "subgroup" }) do
+            assert.matches("[" .. k .. "] " .. name .. " ok\n", out, 1, true)
+          end
+        end
+      end
+    end)
+  end
 
   it("checks its options", function()
     local r = helper.run({ "run", "--nnodes", "2", "--node-rank", "2", "--master-port", "1", "x.lua" })

@@ -45,6 +45,9 @@ typedef struct {
   pthread_cond_t cv;
   shm_work *head, *tail; /* the queue, in submission order */
   int busy, stopping;
+  /* a hierarchical group (wick_pg_create_hier): this node's ranks are the shm group; leaders
+   * (node rank 0 only) joins one rank per node, world every rank */
+  wick_pg *leaders, *world;
 } shm_pg;
 
 struct shm_work {
@@ -286,9 +289,33 @@ static wick_status run_move(shm_pg *pg, const wick_pg_op *op) {
   return WICK_OK;
 }
 
+/* Runs op on another group from this group's thread, and waits. */
+static wick_status run_on(wick_pg *other, const wick_pg_op *op) {
+  wick_pg_work *w = NULL;
+  wick_status s = wick_pg_submit(other, op, &w);
+  if (s == WICK_OK) s = wick_pg_work_wait(w);
+  wick_pg_work_free(w);
+  return s;
+}
+
+/* A hierarchical group's all_reduce: reduce within the node (shm), between the nodes' rank 0s
+ * (leaders), then node rank 0 broadcasts the result within the node (shm); other ops run on
+ * the world group. */
+static wick_status run_hier(shm_pg *pg, const wick_pg_op *op) {
+  if (op->kind != WICK_PG_ALL_REDUCE) return run_on(pg->world, op);
+  wick_status s = run_all_reduce(pg, op);
+  if (s == WICK_OK && pg->leaders) s = run_on(pg->leaders, op);
+  if (s != WICK_OK) return s;
+  wick_pg_op b = *op;
+  b.kind = WICK_PG_BROADCAST;
+  b.root = 0;
+  return run_move(pg, &b);
+}
+
 static wick_status run_op(shm_pg *pg, const wick_pg_op *op) {
   if (pg->failed[0])
     return wick_errorf(WICK_ERR_DIST, "%s: the process group failed earlier (%s)", op->name, pg->failed);
+  if (pg->world) return run_hier(pg, op);
   switch (op->kind) {
     case WICK_PG_ALL_REDUCE: return run_all_reduce(pg, op);
     case WICK_PG_REDUCE_SCATTER: return run_reduce_scatter(pg, op);
@@ -379,6 +406,8 @@ static void shm_destroy(wick_pg *base) {
   pthread_cond_broadcast(&pg->cv);
   pthread_mutex_unlock(&pg->mu);
   pthread_join(pg->thread, NULL);
+  wick_pg_destroy(pg->leaders);
+  wick_pg_destroy(pg->world);
   wick_shm_segs_close(&pg->segs);
   pthread_mutex_destroy(&pg->mu);
   pthread_cond_destroy(&pg->cv);
@@ -388,6 +417,7 @@ static void shm_destroy(wick_pg *base) {
 static wick_status shm_submit(wick_pg *base, const wick_pg_op *op, wick_pg_work **out);
 
 static const wick_pg_ops shm_ops = {"shm", shm_destroy, shm_submit, shm_wait, shm_done, shm_free_work};
+static const wick_pg_ops hier_ops = {"hier", shm_destroy, shm_submit, shm_wait, shm_done, shm_free_work};
 
 bool wick_pg_shm_supports(const wick_pg_op *op) {
   if (op->kind == WICK_PG_ALL_REDUCE || op->kind == WICK_PG_REDUCE_SCATTER)
@@ -397,6 +427,9 @@ bool wick_pg_shm_supports(const wick_pg_op *op) {
 
 static wick_status shm_submit(wick_pg *base, const wick_pg_op *op, wick_pg_work **out) {
   shm_pg *pg = (shm_pg *)base;
+  if (pg->world && op->kind == WICK_PG_ALL_REDUCE && (op->reduce == WICK_PG_AVG || wick_dtype_size(op->dtype) == 2))
+    return wick_errorf(WICK_ERR_ARG, "%s: the hier backend reduces f32 f64 i64 i32 u8 with sum product min max",
+                       op->name);
   if (!wick_pg_shm_supports(op))
     return wick_errorf(WICK_ERR_ARG, "%s: the shm backend cannot reduce %s", op->name, wick_dtype_name(op->dtype));
   shm_work *w = calloc(1, sizeof *w);
@@ -439,5 +472,17 @@ wick_status wick_pg_create_shm(wick_store_client *store, const char *prefix, int
     return wick_errorf(WICK_ERR_DIST, "init_process_group: cannot start the shm group's thread");
   }
   *out = &pg->base;
+  return WICK_OK;
+}
+
+wick_status wick_pg_create_hier(wick_pg *node, wick_pg *leaders, wick_pg *world, wick_pg **out) {
+  *out = NULL;
+  if (!node || node->ops != &shm_ops || !world)
+    return wick_errorf(WICK_ERR_ARG, "init_process_group: a hierarchical group needs a node shm group and a world group");
+  shm_pg *pg = (shm_pg *)node;
+  pg->leaders = leaders;
+  pg->world = world;
+  pg->base.ops = &hier_ops;
+  *out = node;
   return WICK_OK;
 }

@@ -20,6 +20,12 @@
  * no name: nothing is left behind when the processes end. */
 wick_status wick_pg_create_shm(wick_store_client *store, const char *prefix, int rank, int size,
                                double timeout_s, size_t slot_bytes, wick_pg **out);
+/* A group of ranks on several hosts: all_reduce runs within the node over `node` (a group made
+ * by wick_pg_create_shm of this host's ranks), between one rank per node over `leaders` (node
+ * rank 0 only, NULL elsewhere), then node rank 0 broadcasts within the node; every other op runs
+ * on `world` (every rank, e.g. Gloo). Takes the three groups; *out is `node`, named "hier".
+ * all_reduce takes what Gloo takes (no avg, no f16/bf16: lua/wick/dist converts). */
+wick_status wick_pg_create_hier(wick_pg *node, wick_pg *leaders, wick_pg *world, wick_pg **out);
 /* Whether wick_pg_create_shm's groups run this op (kind, dtype and reduce). */
 bool wick_pg_shm_supports(const wick_pg_op *op);
 

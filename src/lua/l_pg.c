@@ -78,6 +78,21 @@ static int l_pg_new_shm(lua_State *L) {
   return 1;
 }
 
+/* new_hier(node, leaders|nil, world) -> group: takes the three groups (their boxes become
+ * destroyed ones); see wick_pg_create_hier. */
+static int l_pg_new_hier(lua_State *L) {
+  l_pg *node = luaL_checkudata(L, 1, PG_MT), *world = luaL_checkudata(L, 3, PG_MT);
+  l_pg *leaders = lua_isnoneornil(L, 2) ? NULL : luaL_checkudata(L, 2, PG_MT);
+  if (!node->pg || !world->pg || (leaders && !leaders->pg)) return luaL_error(L, "new_hier: a group was destroyed");
+  l_pg *p = lua_newuserdatauv(L, sizeof *p, 0);
+  p->pg = NULL;
+  luaL_setmetatable(L, PG_MT);
+  L_TRY(L, wick_pg_create_hier(node->pg, leaders ? leaders->pg : NULL, world->pg, &p->pg));
+  node->pg = world->pg = NULL;
+  if (leaders) leaders->pg = NULL;
+  return 1;
+}
+
 wick_pg *l_checkpg(lua_State *L, int idx, const char *op) {
   l_pg *p = luaL_checkudata(L, idx, PG_MT);
   if (!p->pg) l_errorf(L, "%s: the process group was destroyed", op);
@@ -188,6 +203,8 @@ void l_open_pg(lua_State *L, int core, int methods) {
   lua_newtable(L);
   lua_pushcfunction(L, l_pg_new_shm);
   lua_setfield(L, -2, "new_shm");
+  lua_pushcfunction(L, l_pg_new_hier);
+  lua_setfield(L, -2, "new_hier");
 #ifdef WICK_HAVE_GLOO
   lua_pushboolean(L, 1);
   lua_setfield(L, -2, "gloo");

@@ -157,13 +157,14 @@ local function check_list(fn, name, list, t, g)
 end
 
 local function contiguous(t) return t:is_contiguous() and t or t:contiguous() end
+-- Whether pg has reduce_scatter, avg, f16 and bf16 of its own (Gloo, and the hierarchical
+-- group over it, have none of them).
+local function native(pg) local n = pg:name() return n == "shm" or n == "nccl" end
 -- The contiguous buffer pg moves for t: t itself when it can, a copy otherwise.
 local function wire(t, pg)
-  if half[t.dtype] and pg:name() == "gloo" then return t:float() end
+  if half[t.dtype] and not native(pg) then return t:float() end
   return contiguous(t)
 end
--- Whether pg has reduce_scatter and avg of its own (Gloo has neither).
-local function native(pg) return pg:name() ~= "gloo" end
 
 -- Runs kind on the group's thread; finish (copy-backs) runs after completion.
 local function run(pg, async, kind, buf, aux, root, reduce, finish)
