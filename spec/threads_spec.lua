@@ -25,6 +25,10 @@ describe("wick.set_num_threads", function()
     local script = "wick.set_num_threads(64); local a = wick.randn(256, 256); print(a:matmul(a):sum():item() == a:matmul(a):sum():item())"
     local out, code = helpers.run(("ulimit -v 3000000; timeout 20 %s -e %s 2>&1; echo \"exit $?\""):format(
       q(helpers.wick_bin()), q(script)))
+    if out:find("AddressSanitizer failed to allocate", 1, true) then
+      pending("an ASan build cannot start under ulimit -v (its shadow memory needs the address space)")
+      return
+    end
     assert.are.equal("true\nexit 0\n", out)
   end)
 end)
