@@ -142,7 +142,11 @@ for lib in "${want_libs[@]}" "${optional_libs[@]}"; do
   fi
   r=$(readlink -f "$hit")
   echo "  $lib: $hit$([[ $r != "$hit" ]] && echo " -> $r")$v"
-  ln -sf "$(readlink -f "$hit")" "$u/cuda-lib/$lib"
+  ln -sf "$r" "$u/cuda-lib/$lib"
+  # cuDNN opens its sub-libraries by name: they must come from the same folder as it
+  if [[ $lib == libcudnn.so.9 ]]; then
+    for f in "$(dirname "$hit")"/libcudnn_*.so.9; do [[ -e $f ]] && ln -sf "$(readlink -f "$f")" "$u/cuda-lib/"; done
+  fi
   d=$(dirname "$hit")
   [[ " ${ldpath[*]:-} " == *" $d "* ]] || ldpath+=("$d")
 done
