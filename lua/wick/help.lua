@@ -10,9 +10,9 @@ function M.docs_dir()
 end
 
 -- Tables searched for a function's name, with their dotted prefixes (loading them as needed).
-local ROOTS = { "wick", "wick.nn", "wick.nn.functional", "wick.nn.init", "wick.nn.parallel", "wick.nn.utils", "wick.dist",
-  "wick.data", "wick.optim", "wick.optim.lr_scheduler", "wick.tb", "wick.recipe", "wick.models",
-  "wick.checkpoint", "wick.config", "wick.cuda", "wick.autograd" }
+local ROOTS = { "wick", "wick.nn", "wick.nn.functional", "wick.nn.init", "wick.nn.parallel",
+  "wick.nn.utils", "wick.dist", "wick.data", "wick.optim", "wick.optim.lr_scheduler", "wick.tb",
+  "wick.recipe", "wick.models", "wick.checkpoint", "wick.config", "wick.cuda", "wick.autograd" }
 
 local function lookup(path)
   local v = _G
