@@ -28,7 +28,7 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
 echo "threads: $WICK_BENCH_THREADS (wick and torch); $(uptime | sed 's/.*load/load/')"
-echo "wick: $("$wick" info 2>/dev/null | grep -i 'cpu isa' || true)"
+"$wick" info 2>/dev/null | grep -E '^(CPU|conv) ' || true
 "$wick" "$here/perf.lua" ${args[@]+"${args[@]}"} > "$tmp/wick.tsv"
 "$py" "$here/perf_torch.py" ${args[@]+"${args[@]}"} > "$tmp/torch.tsv"
 if (( fm >= 0 )) && [[ -z ${WICK_BENCH_ONLY:-} ]]; then

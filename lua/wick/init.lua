@@ -23,7 +23,7 @@ local lazy = {
   tb = "wick.tb",
   dist = "wick.dist",
   cuda = "wick.cuda", autocast = "wick.autocast",
-  runs = "wick.runs",
+  runs = "wick.runs", help = "wick.help",
   config = "wick.config", autograd = "wick.autograd", recipe_runner = "wick.recipe", recipe = "wick.recipe", cli = "wick.cli", repl = "wick.repl",
 }
 setmetatable(wick, {

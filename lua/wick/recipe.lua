@@ -115,7 +115,7 @@ function recipe.resume(state) return require("wick.runs").resume(state) end
 function recipe.resumed() return require("wick.runs").resumed() end
 
 -- wick.recipe.prepare{model, optimizer, scheduler, train, eval, ...}: DDP, samplers,
--- checkpoints and logging composed in one call (wick/recipe/prepare.lua, docs/recipes.md).
+-- checkpoints and logging composed in one call (wick/recipe/prepare.lua, docs/reference.md).
 function recipe.prepare(spec) return require("wick.recipe.prepare").new(spec) end
 -- wick.recipe.log{name = value, ...} (, step): metric history in the run directory and
 -- TensorBoard (wick/recipe/log.lua); `wick runs` shows its last values.

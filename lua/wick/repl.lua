@@ -5,6 +5,9 @@ local M = {}
 -- How values are shown: nesting depth, entries per table, line width.
 M.options = { max_depth = 4, max_items = 100, width = 80 }
 
+-- help(f) in the REPL: the function's section of docs/ (wick.help)
+if rawget(_G, "help") == nil then rawset(_G, "help", function(f) return require("wick.help").help(f) end) end
+
 function M.banner()
   local wick = require("wick")
   return string.format("wick %s (%s) — tensors, autograd, distributed training. Ctrl-D to exit.",

@@ -126,6 +126,19 @@ dstack = nn.TransformerDecoder(nn.TransformerDecoderLayer(8, 2, dim_feedforward=
 case("decoder", lambda t, mem: dstack(t, mem, tgt_mask=causal), [r(4, 2, 8), r(5, 2, 8)], mod=dstack)
 cases["causal"] = T(causal)
 
+x1 = r(2, 4, 9)
+case("conv1d", lambda x, w, b: F.conv1d(x, w, b, stride=2, padding=1, dilation=2), [x1, r(3, 4, 3), r(3)])
+case("conv1d_groups", lambda x, w: F.conv1d(x, w, None, padding=2, groups=2), [x1, r(6, 2, 4)])
+case("max_pool1d", lambda x: F.max_pool1d(x, 3, stride=2, padding=1), [x1])
+case("max_pool1d_ceil", lambda x: F.max_pool1d(x, 2, ceil_mode=True), [x1])
+case("avg_pool1d", lambda x: F.avg_pool1d(x, 3, stride=2, padding=1, count_include_pad=False), [x1])
+case("instance_norm", lambda x, w, b: F.instance_norm(x, weight=w, bias=b), [r(2, 3, 4, 5), r(3), r(3)])
+case("interpolate_size", lambda x: F.interpolate(x, size=(5, 7), mode="nearest"), [r(2, 3, 3, 4)])
+case("interpolate_scale", lambda x: F.interpolate(x, scale_factor=2.5, mode="nearest"), [r(2, 3, 4)])
+case("interpolate_down", lambda x: F.interpolate(x, size=(2, 3), mode="nearest"), [r(1, 2, 5, 7)])
+c1 = nn.Conv1d(4, 6, 3, stride=1, padding=1, groups=2, dtype=D)
+case("Conv1d", lambda x: c1(x), [x1], mod=c1)
+
 g1, g2 = r(3, 4), r(5)
 ps = [torch.zeros(3, 4, dtype=D, requires_grad=True), torch.zeros(5, dtype=D, requires_grad=True)]
 ps[0].grad, ps[1].grad = g1.clone(), g2.clone()

@@ -7,6 +7,7 @@
 
 #include "cpu/iter.h"
 #include "cpu/threads.h"
+#include "core/determinism.h"
 #include "cpu/conv_dnnl.h"
 #include "cpu/vec.h"
 #include "l_aux.h"
@@ -75,11 +76,25 @@ static int l_get_num_threads(lua_State *L) {
   return 1;
 }
 
+/* use_deterministic_algorithms(on): PyTorch's switch (core/determinism.h) */
+static int l_use_deterministic(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TBOOLEAN);
+  wick_set_deterministic(lua_toboolean(L, 1));
+  return 0;
+}
+
+static int l_deterministic_enabled(lua_State *L) {
+  lua_pushboolean(L, wick_deterministic());
+  return 1;
+}
+
 void l_open_info(lua_State *L, int core, int methods) {
   (void)methods;
   static const luaL_Reg fns[] = {
     {"build_info", l_build_info}, {"perf_counter", l_perf_counter},
     {"set_num_threads", l_set_num_threads}, {"get_num_threads", l_get_num_threads},
+    {"use_deterministic_algorithms", l_use_deterministic},
+    {"are_deterministic_algorithms_enabled", l_deterministic_enabled},
     {NULL, NULL},
   };
   l_setfuncs(L, core, fns);

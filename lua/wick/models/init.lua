@@ -8,7 +8,13 @@ local lazy = {
   resnet18 = "wick.models.resnet",
   resnet34 = "wick.models.resnet",
   resnet50 = "wick.models.resnet",
+  resnet101 = "wick.models.resnet",
+  resnet152 = "wick.models.resnet",
   vgg11_bn = "wick.models.vgg",
+  vgg16 = "wick.models.vgg",
+  vgg16_bn = "wick.models.vgg",
+  vgg19 = "wick.models.vgg",
+  vgg19_bn = "wick.models.vgg",
   mobilenet_v2 = "wick.models.mobilenet",
   gpt2 = "wick.models.gpt2",
 }

@@ -166,5 +166,7 @@ end
 M.resnet18 = builder("resnet18", BasicBlock, { 2, 2, 2, 2 })
 M.resnet34 = builder("resnet34", BasicBlock, { 3, 4, 6, 3 })
 M.resnet50 = builder("resnet50", Bottleneck, { 3, 4, 6, 3 })
+M.resnet101 = builder("resnet101", Bottleneck, { 3, 4, 23, 3 })
+M.resnet152 = builder("resnet152", Bottleneck, { 3, 8, 36, 3 })
 
 return M

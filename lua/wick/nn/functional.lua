@@ -117,5 +117,6 @@ end
 
 require("wick.nn.functional_act_loss")(F)
 require("wick.nn.functional_shape")(F)
+require("wick.nn.functional_1d")(F)
 
 return F

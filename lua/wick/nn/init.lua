@@ -19,7 +19,7 @@ local nn = {
 }
 
 for _, group in ipairs { "wick.nn.batchnorm", "wick.nn.activation", "wick.nn.pooling", "wick.nn.flatten",
-                         "wick.nn.container", "wick.nn.loss", "wick.nn.transformer" } do
+                         "wick.nn.container", "wick.nn.loss", "wick.nn.transformer", "wick.nn.layers_1d" } do
   for k, v in pairs(require(group)) do
     if k:sub(1, 1) ~= "_" then nn[k] = v end
   end

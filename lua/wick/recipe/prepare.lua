@@ -3,7 +3,7 @@
 -- process group, wraps the model in DDP and gives the training loader a DistributedSampler
 -- and the evaluation loader its shard; it resumes from the run's checkpoint (`--resume`),
 -- checkpoints after each epoch and logs to TensorBoard and metrics.jsonl in the run directory.
--- It only composes the PyTorch-style calls, which keep working on their own (docs/recipes.md).
+-- It only composes the PyTorch-style calls, which keep working on their own (docs/reference.md).
 local wick = require("wick")
 local log = require("wick.recipe.log")
 
