@@ -44,4 +44,5 @@ package.loaded.wick = wick
 require("wick.tensor")
 require("wick.pointwise")
 require("wick.tensor_ops")
+require("wick.einsum")
 return wick

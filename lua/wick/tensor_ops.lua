@@ -1,11 +1,12 @@
 -- Tensor ops composed from existing kernels (autograd comes with the parts), with PyTorch's
 -- names and arguments: flip roll tril triu diag trace outer addmm baddbmm lerp addcmul addcdiv
 -- clamp_min clamp_max nan_to_num movedim swapaxes view_as reshape_as new_* type_as unflatten
--- std_mean var_mean isin argwhere masked_scatter cdist einsum tile repeat, and t.mT.
+-- std_mean var_mean isin argwhere masked_scatter cdist tile repeat, and t.mT (einsum: wick.einsum).
 local wick = require("wick")
 
 local Tensor = wick.Tensor
 local is_tensor = wick.is_tensor
+local check_options = require("wick.util").check_options
 
 local function dim_of(x, d, op)
   local n = x:dim()
@@ -112,10 +113,7 @@ wick.ger = wick.outer
 
 -- beta * input + alpha * (m1 @ m2); beta = 0 ignores input (NaN in it does not propagate)
 local function scaled_sum(op, input, prod, opts)
-  opts = opts or {}
-  for k in pairs(opts) do
-    if k ~= "beta" and k ~= "alpha" then error(("%s: unknown option '%s'"):format(op, tostring(k)), 0) end
-  end
+  opts = check_options(op, opts, { "alpha", "beta" })
   local beta, alpha = opts.beta or 1, opts.alpha or 1
   if alpha ~= 1 then prod = prod * alpha end
   if beta == 0 then return prod + wick.zeros_like(input) end
@@ -146,11 +144,7 @@ both("lerp", function(a, b, w)
 end)
 
 local function value_opt(op, opts)
-  opts = opts or {}
-  for k in pairs(opts) do
-    if k ~= "value" then error(("%s: unknown option '%s'"):format(op, tostring(k)), 0) end
-  end
-  return opts.value or 1
+  return check_options(op, opts, { "value" }).value or 1
 end
 both("addcmul", function(x, t1, t2, opts)
   local v = value_opt("addcmul", opts)
@@ -169,12 +163,7 @@ both("clamp_max", function(x, v) return wick.clamp(x, nil, v) end)
 local FMAX = { f32 = 3.4028234663852886e38, f64 = 1.7976931348623157e308, f16 = 65504.0, bf16 = 3.3895313892515355e38 }
 -- nan_to_num(x, {nan = 0, posinf = max finite, neginf = lowest finite})
 both("nan_to_num", function(x, opts)
-  opts = opts or {}
-  for k in pairs(opts) do
-    if k ~= "nan" and k ~= "posinf" and k ~= "neginf" then
-      error(("nan_to_num: unknown option '%s'"):format(tostring(k)), 0)
-    end
-  end
+  opts = check_options("nan_to_num", opts, { "nan", "neginf", "posinf" })
   if not x:is_floating_point() then return x:clone() end
   local big = FMAX[x.dtype]
   local y = x:masked_fill(x:isnan(), opts.nan or 0.0)
@@ -338,94 +327,6 @@ both("tile", function(x, reps) return rep("tile", x, reps, true) end)
 Tensor["repeat"] = function(x, ...)
   local sizes = select("#", ...) == 1 and type(...) == "table" and ... or { ... }
   return rep("repeat", x, sizes, false)
-end
-
--- einsum("ij,jk->ik", a, b, ...): operands aligned on the equation's letters, multiplied with
--- broadcasting, summed over the letters not in the output (no "...")
-function wick.einsum(eq, ...)
-  local ops = { ... }
-  if #ops == 1 and type(ops[1]) == "table" and not is_tensor(ops[1]) then ops = ops[1] end
-  eq = eq:gsub("%s", "")
-  if eq:find("...", 1, true) then error("einsum: ellipsis ('...') is not supported", 0) end
-  local lhs, rhs = eq:match("^(.-)%->(.*)$")
-  lhs = lhs or eq
-  local terms = {}
-  for t in (lhs .. ","):gmatch("([^,]*),") do terms[#terms + 1] = t end
-  if #terms ~= #ops then
-    error(("einsum: more operands were provided than specified in the equation"):format(), 0)
-  end
-  local count, letters = {}, {}
-  for _, t in ipairs(terms) do
-    for c in t:gmatch(".") do
-      if not c:match("%a") then error("einsum: invalid subscript '" .. c .. "'", 0) end
-      if not count[c] then letters[#letters + 1] = c end
-      count[c] = (count[c] or 0) + 1
-    end
-  end
-  if not rhs then -- implicit output: letters seen once, in alphabetical order
-    local once = {}
-    for _, c in ipairs(letters) do if count[c] == 1 then once[#once + 1] = c end end
-    table.sort(once)
-    rhs = table.concat(once)
-  end
-  -- the letter order: output letters first, then the summed ones
-  local order, pos = {}, {}
-  for c in rhs:gmatch(".") do
-    if not count[c] then error("einsum: output subscript " .. c .. " does not appear in the equation for any input operand", 0) end
-    order[#order + 1] = c
-  end
-  for _, c in ipairs(letters) do if not rhs:find(c, 1, true) then order[#order + 1] = c end end
-  for i, c in ipairs(order) do pos[c] = i end
-  local prod
-  for k, t in ipairs(terms) do
-    local x = ops[k]
-    if #t ~= x:dim() then
-      error(("einsum: the number of subscripts in the equation (%d) does not match the number of dimensions (%d) for operand %d")
-        :format(#t, x:dim(), k - 1), 0)
-    end
-    -- repeated letters within one operand take its diagonal
-    local seen = {}
-    local i = 1
-    while i <= #t do
-      local c = t:sub(i, i)
-      if seen[c] then
-        local j = seen[c]
-        local n = x:size(j - 1)
-        local sel = wick.arange(n, { device = x.device })
-        x = x:movedim({ j - 1, i - 1 }, { 0, 1 })
-        local rest = x.shape
-        table.remove(rest, 1); table.remove(rest, 1)
-        local flat = x:reshape(n * n, -1):index_select(0, sel * n + sel)
-        local shape = { n }
-        for _, s in ipairs(rest) do shape[#shape + 1] = s end
-        x = flat:reshape(shape):movedim(0, j - 1)
-        t = t:sub(1, i - 1) .. t:sub(i + 1)
-      else
-        seen[c] = i
-        i = i + 1
-      end
-    end
-    local present, perm = {}, {}
-    for ci = 1, #t do present[t:sub(ci, ci)] = ci - 1 end
-    local view = {}
-    for _, c in ipairs(order) do
-      if present[c] then perm[#perm + 1] = present[c] end
-    end
-    local y = #perm > 0 and x:permute(perm) or x
-    local yi = 0
-    for _, c in ipairs(order) do
-      if present[c] then view[#view + 1] = y:size(yi); yi = yi + 1 else view[#view + 1] = 1 end
-    end
-    y = y:reshape(view)
-    prod = prod and prod * y or y
-  end
-  local nsum = #order - #rhs
-  if nsum > 0 then
-    local dims = {}
-    for i = #rhs, #order - 1 do dims[#dims + 1] = i end
-    prod = prod:sum(dims)
-  end
-  return prod
 end
 
 wick._tensor_getters.mT = function(t)

@@ -35,7 +35,7 @@ describe("wick.models.gpt2", function()
     assert.are.equal(0, m.transformer.wte.weight:abs():sum():item())
     assert.are.equal("gpt2: cannot forward a sequence of length 7, block size is only 6",
       err(function() return m(wick.zeros(1, 7, { dtype = "i64" })) end))
-    assert.are.equal("gpt2: unknown option 'n_layers'", err(wick.models.gpt2, { n_layers = 2 }))
+    assert.are.equal("gpt2: unknown option 'n_layers' (did you mean 'n_layer'?)", err(wick.models.gpt2, { n_layers = 2 }))
     assert.are.equal("gpt2: n_embd must be divisible by n_head", err(wick.models.gpt2, { n_embd = 10, n_head = 3 }))
     local out = m:generate(wick.zeros(2, 1, { dtype = "i64" }), 9) -- longer than block_size: a sliding window
     assert.are.same({ 2, 10 }, out.shape)

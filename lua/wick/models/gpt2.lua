@@ -7,6 +7,7 @@ local wick = require("wick")
 local class = require("wick.class")
 local nn = require("wick.nn")
 local F = nn.functional
+local check_options = require("wick.util").check_options
 
 local M = {}
 
@@ -91,12 +92,8 @@ local OPTS = { n_layer = 12, n_head = 12, n_embd = 768, vocab_size = 50257, bloc
 
 function GPT2:__init(cfg)
   nn.Module.__init(self)
-  cfg = cfg or {}
   local c = {}
-  for k, v in pairs(cfg) do
-    if OPTS[k] == nil then error(("gpt2: unknown option '%s'"):format(tostring(k)), 0) end
-    c[k] = v
-  end
+  for k, v in pairs(check_options("gpt2", cfg, OPTS)) do c[k] = v end
   for k, v in pairs(OPTS) do if c[k] == nil then c[k] = v end end
   for _, k in ipairs({ "n_layer", "n_head", "n_embd", "vocab_size", "block_size" }) do
     if math.type(c[k]) ~= "integer" or c[k] <= 0 then
@@ -139,10 +136,7 @@ end
 
 -- Appends max_new_tokens sampled tokens to idx [B, T] (no autograd, eval mode, then restored).
 function GPT2:generate(idx, max_new_tokens, opts)
-  opts = opts or {}
-  for k in pairs(opts) do
-    if k ~= "temperature" then error(("gpt2.generate: unknown option '%s'"):format(tostring(k)), 0) end
-  end
+  opts = check_options("gpt2.generate", opts, { "temperature" })
   local temperature = opts.temperature or 1.0
   local was_training = self.training
   self:eval()
