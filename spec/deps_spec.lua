@@ -62,9 +62,12 @@ install them with:
     assert.truthy(mk:find("deps:\n\ttools/deps.sh $(DEPS)\n", 1, true))
     assert.truthy(mk:find("run: DEPS = run\n", 1, true))
     assert.truthy(mk:find("test: DEPS = test\n", 1, true))
-    local dry = helpers.run("make -n test BUILD=/nonexistent-build 2>&1")
+    -- a clean make: under `make test` the outer make's MAKELEVEL/MAKEFLAGS would add
+    -- "Entering directory" lines and its jobserver
+    local make = "env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make --no-print-directory -n "
+    local dry = helpers.run(make .. "test BUILD=/nonexistent-build 2>&1")
     assert.are.equal("tools/deps.sh test\n", dry:match("^[^\n]*\n"))
-    dry = helpers.run("make -n run BUILD=/nonexistent-build 2>&1")
+    dry = helpers.run(make .. "run BUILD=/nonexistent-build 2>&1")
     assert.are.equal("tools/deps.sh run\n", dry:match("^[^\n]*\n"))
   end)
 end)
