@@ -5,18 +5,6 @@
 
 #include "ew.cuh"
 
-int wk_sm_count(int device) {
-  static int cache[64];
-  if (device < 0 || device >= 64) device = 0;
-  if (!cache[device]) {
-    int n = 0;
-    if (cudaDeviceGetAttribute(&n, cudaDevAttrMultiProcessorCount, device) != cudaSuccess || n <= 0)
-      n = 132;
-    cache[device] = n;
-  }
-  return cache[device];
-}
-
 // ---- float domain (float for f16/bf16/f32, double for f64)
 template <typename C> __device__ __forceinline__ C wk_fmod(C x, C y);
 template <> __device__ __forceinline__ float wk_fmod(float x, float y) { return fmodf(x, y); }

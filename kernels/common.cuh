@@ -177,8 +177,20 @@ __device__ __forceinline__ void wk_offsets(const Geom<N> &g, I i, int64_t *off) 
 // wave (SMs x the kernel's resident blocks per SM, from the occupancy calculator), never more
 // blocks than the work needs. A partial second wave would leave most of the GPU idle while it
 // runs: 1.3 waves cost as much as 2. WK_GRID keeps the occupancy per kernel and device.
-int wk_sm_count(int device);
 #define WK_MAX_DEVICES 64
+// The device's multiprocessor count (132, an H100's, if the query fails), asked once per device
+// and file.
+static inline int wk_sm_count(int device) {
+  static int cache[WK_MAX_DEVICES];
+  if (device < 0 || device >= WK_MAX_DEVICES) device = 0;
+  if (!cache[device]) {
+    int n = 0;
+    if (cudaDeviceGetAttribute(&n, cudaDevAttrMultiProcessorCount, device) != cudaSuccess || n <= 0)
+      n = 132;
+    cache[device] = n;
+  }
+  return cache[device];
+}
 template <typename K>
 static unsigned wk_grid(K kernel, int *cache, int64_t work, int threads, int device) {
   int d = device >= 0 && device < WK_MAX_DEVICES ? device : 0;

@@ -324,22 +324,6 @@ static wick_status bmm_raw(const char *op, const wick_tensor *a3, const wick_ten
   return WICK_OK;
 }
 
-wick_status wick_mm(const wick_tensor *a, const wick_tensor *b, wick_tensor **out) {
-  if (a->ndim != 2 || b->ndim != 2)
-    return wick_errorf(WICK_ERR_SHAPE, "mm: expected 2-D tensors, got %d-D and %d-D", a->ndim, b->ndim);
-  return wick_matmul(a, b, out);
-}
-
-wick_status wick_bmm(const wick_tensor *a, const wick_tensor *b, wick_tensor **out) {
-  if (a->ndim != 3 || b->ndim != 3)
-    return wick_errorf(WICK_ERR_SHAPE, "bmm: expected 3-D tensors, got %d-D and %d-D", a->ndim, b->ndim);
-  if (a->sizes[0] != b->sizes[0])
-    return wick_errorf(WICK_ERR_SHAPE, "bmm: batch sizes differ (%lld != %lld)",
-                       (long long)a->sizes[0], (long long)b->sizes[0]);
-  WICK_TRY(mm_checks("bmm", a, b, a->sizes[2], b->sizes[1]));
-  return bmm_raw("bmm", a, b, out);
-}
-
 wick_status wick_matmul(const wick_tensor *a, const wick_tensor *b, wick_tensor **out) {
   if (a->ndim == 0 || b->ndim == 0)
     return wick_errorf(WICK_ERR_SHAPE, "matmul: both arguments need at least 1 dimension (got %d-D and %d-D)",

@@ -54,8 +54,6 @@ wick_status wick_to(const wick_tensor *t, wick_dtype dtype, wick_device dev, boo
                     wick_tensor **out);
 /* torch.matmul semantics (1-D, 2-D, batched with broadcasting). */
 wick_status wick_matmul(const wick_tensor *a, const wick_tensor *b, wick_tensor **out);
-wick_status wick_mm(const wick_tensor *a, const wick_tensor *b, wick_tensor **out);
-wick_status wick_bmm(const wick_tensor *a, const wick_tensor *b, wick_tensor **out);
 /* Reads element 0 of a one-element tensor. */
 wick_status wick_item(const wick_tensor *t, double *v, int64_t *iv);
 
@@ -83,8 +81,6 @@ wick_status wick_argreduce(wick_redop op, const wick_tensor *a, bool has_dim, in
 /* max/min along a dim: values and indices. */
 wick_status wick_reduce_with_indices(wick_redop op, const wick_tensor *a, int64_t dim, bool keepdim,
                                      wick_tensor **values, wick_tensor **indices);
-wick_status wick_cumsum(const wick_tensor *a, int64_t dim, wick_tensor **out);
-wick_status wick_cumprod(const wick_tensor *a, int64_t dim, wick_tensor **out);
 wick_status wick_softmax(const wick_tensor *a, int64_t dim, bool log, wick_tensor **out);
 /* "No dtype given" for the *_ex forms below: the op's default result dtype. */
 #define WICK_DTYPE_NONE WICK_DTYPE_COUNT

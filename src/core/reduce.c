@@ -299,14 +299,6 @@ done:
   return s;
 }
 
-wick_status wick_cumsum(const wick_tensor *a, int64_t dim, wick_tensor **out) {
-  return wick_cumulative(a, dim, false, WICK_DTYPE_NONE, out);
-}
-
-wick_status wick_cumprod(const wick_tensor *a, int64_t dim, wick_tensor **out) {
-  return wick_cumulative(a, dim, true, WICK_DTYPE_NONE, out);
-}
-
 /* The device's fused softmax slot on a contiguous copy of a (CUDA: one pass, not seven). */
 static wick_status fused_softmax(const wick_backend *be, const wick_tensor *a, int d, bool log,
                                  wick_tensor **out) {

@@ -53,7 +53,6 @@ wick_status wick_cuda_use_device(int device);
 /* The stream work on `device` is queued on (the legacy default stream, NULL, unless a
  * wick.cuda.Stream was made current). Makes `device` current. */
 cudaStream_t wick_cuda_current_stream(int device);
-void wick_cuda_set_current_stream(int device, cudaStream_t s);
 
 /* Caching allocator (allocator.c). Blocks are tied to the current stream of `device` at
  * allocation time: freeing returns them to that stream's free list, so work queued on the

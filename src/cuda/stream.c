@@ -12,10 +12,6 @@ cudaStream_t wick_cuda_current_stream(int device) {
   return device >= 0 && device < MAX_DEVICES ? current[device] : NULL;
 }
 
-void wick_cuda_set_current_stream(int device, cudaStream_t s) {
-  if (device >= 0 && device < MAX_DEVICES) current[device] = s;
-}
-
 void *wick_cuda_get_current_stream(int device) {
   return device >= 0 && device < MAX_DEVICES ? (void *)current[device] : NULL;
 }
